@@ -1,0 +1,134 @@
+import * as pulumi from "@pulumi/pulumi";
+import { changedFields, failures } from "../core/check";
+import { body, flyApi, ignoreNotFound, isStatus, waitForApp, type Schemas } from "./client";
+
+/** Fly app names: lowercase letters, digits and dashes, a DNS label (they become `<name>.fly.dev`). */
+export const appNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const appNameRule = "1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit";
+
+export interface AppInputs {
+  name: string;
+  orgSlug: string;
+  network?: string;
+  /** Take over an app of this name that already exists (pulumi import does not work for dynamic resources). */
+  adopt?: boolean;
+}
+
+export interface AppOutputs extends AppInputs {
+  appId: string;
+  hostname: string;
+  privateHostname: string;
+  adopted: boolean;
+}
+
+function outputs(inputs: AppInputs, app: Schemas["App"], adopted: boolean): AppOutputs {
+  return {
+    ...inputs,
+    network: app.network && app.network !== "default" ? app.network : inputs.network,
+    appId: app.id ?? inputs.name,
+    hostname: `${inputs.name}.fly.dev`,
+    privateHostname: `${inputs.name}.internal`,
+    adopted,
+  };
+}
+
+export const appProvider: pulumi.dynamic.ResourceProvider<AppInputs, AppOutputs> = {
+  async check(_olds, news) {
+    const problems = failures("fly app", news.name);
+    problems.pattern("name", news.name, appNamePattern, appNameRule);
+    problems.pattern("orgSlug", news.orgSlug, /^[a-z0-9][a-z0-9-]*$/, "a Fly organization slug such as `personal`");
+    if (news.network !== undefined) problems.pattern("network", news.network, /^[a-z0-9][a-z0-9-]*$/, "a network name");
+    if (news.adopt !== undefined && typeof news.adopt !== "boolean") problems.add("adopt", "must be true or false", news.adopt);
+    return { inputs: news, failures: problems.list };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = changedFields({ ...olds }, { ...news }, ["name", "orgSlug", "network"]);
+    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    const api = flyApi();
+    const path = { app_name: inputs.name };
+    if (inputs.adopt) {
+      const existing = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path } })));
+      if (existing) {
+        const org = existing.organization?.slug;
+        if (org && org !== inputs.orgSlug) {
+          throw new Error(`fly app '${inputs.name}': adopt found the app in org '${org}', not '${inputs.orgSlug}'`);
+        }
+        return { id: inputs.name, outs: outputs(inputs, existing, true) };
+      }
+    }
+    try {
+      await api.POST("/v1/apps", {
+        body: { name: inputs.name, org_slug: inputs.orgSlug, network: inputs.network, idempotency_key: `pulumi-${inputs.name}-${Date.now()}` },
+      });
+    } catch (error) {
+      if (isStatus(error, 409, 422) && !inputs.adopt) {
+        throw new Error(
+          `fly app '${inputs.name}' could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
+            "If you made this app by hand, set `adopt: true` to take it over.",
+        );
+      }
+      throw error;
+    }
+    const app = await waitForApp(api, inputs.name);
+    return { id: inputs.name, outs: outputs(inputs, app, false) };
+  },
+
+  async read(id, props) {
+    const api = flyApi();
+    const app = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: id } } })));
+    if (!app) return { id: "" };
+    const known: Partial<AppOutputs> = props ?? {};
+    const live: AppInputs = {
+      name: app.name ?? id,
+      orgSlug: app.organization?.slug ?? known.orgSlug ?? "",
+      network: known.network,
+      adopt: known.adopt,
+    };
+    return { id, props: outputs(live, app, known.adopted ?? false) };
+  },
+
+  async update(_id, _olds, news) {
+    const app = await waitForApp(flyApi(), news.name);
+    return { outs: outputs(news, app, false) };
+  },
+
+  async delete(id) {
+    const api = flyApi();
+    await ignoreNotFound(() => api.DELETE("/v1/apps/{app_name}", { params: { path: { app_name: id } } }));
+  },
+};
+
+export interface AppArgs {
+  /** Fly app name (global across Fly), e.g. `naluma-content`. Changing it replaces the app. */
+  name: pulumi.Input<string>;
+  /** Fly organization slug, e.g. `personal`. Changing it replaces the app. */
+  orgSlug: pulumi.Input<string>;
+  /** Custom private network; default: the org's default network. */
+  network?: pulumi.Input<string>;
+  /** Take over an existing app of this name instead of failing. @default `false` */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/** A Fly.io app (`fly apps create`). */
+export class App extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly orgSlug: pulumi.Output<string>;
+  declare readonly appId: pulumi.Output<string>;
+  declare readonly hostname: pulumi.Output<string>;
+  declare readonly privateHostname: pulumi.Output<string>;
+
+  constructor(name: string, args: AppArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      appProvider,
+      name,
+      { ...args, appId: undefined, hostname: undefined, privateHostname: undefined, adopted: undefined },
+      opts,
+      "fly",
+      "App",
+    );
+  }
+}
