@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { backoffDelay, defaultRetryPolicy, isConnectionError, retryAfterMs, withRetry, type RetryPolicy } from "../../dynamic-providers/core/retry";
+
+const fast: RetryPolicy = { maxAttempts: 4, budgetMs: 5_000, baseDelayMs: 1, maxDelayMs: 5 };
+
+describe("withRetry", () => {
+  it("retries what classify marks retryable and returns the first success", async () => {
+    let calls = 0;
+    const result = await withRetry(
+      async () => {
+        calls++;
+        if (calls < 3) throw Object.assign(new Error("reset"), { code: "ECONNRESET" });
+        return "ok";
+      },
+      (outcome) => ("error" in outcome && isConnectionError(outcome.error) ? { retry: true, reason: "reset" } : { retry: false }),
+      fast,
+    );
+    expect(result).toBe("ok");
+    expect(calls).toBe(3);
+  });
+
+  it("stops after maxAttempts and rethrows the last error", async () => {
+    let calls = 0;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new Error(`boom ${calls}`);
+        },
+        () => ({ retry: true, reason: "always" }),
+        fast,
+      ),
+    ).rejects.toThrow("boom 4");
+    expect(calls).toBe(4);
+  });
+
+  it("does not retry when classify says no", async () => {
+    let calls = 0;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new Error("bad request");
+        },
+        () => ({ retry: false }),
+        fast,
+      ),
+    ).rejects.toThrow("bad request");
+    expect(calls).toBe(1);
+  });
+
+  it("gives up when the next delay would exceed the time budget", async () => {
+    let calls = 0;
+    const started = Date.now();
+    const value = await withRetry(
+      async () => {
+        calls++;
+        return calls;
+      },
+      () => ({ retry: true, delayMs: 60_000, reason: "retry-after 60" }),
+      { ...fast, budgetMs: 100, maxDelayMs: 120_000 },
+    );
+    expect(value).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe("backoffDelay", () => {
+  it("grows exponentially with jitter between half and all of the ceiling, capped", () => {
+    expect(backoffDelay(1, defaultRetryPolicy, () => 0)).toBe(125);
+    expect(backoffDelay(1, defaultRetryPolicy, () => 1)).toBe(250);
+    expect(backoffDelay(3, defaultRetryPolicy, () => 1)).toBe(1000);
+    expect(backoffDelay(20, defaultRetryPolicy, () => 1)).toBe(defaultRetryPolicy.maxDelayMs);
+  });
+});
+
+describe("retryAfterMs", () => {
+  it("reads seconds and HTTP dates", () => {
+    expect(retryAfterMs("2")).toBe(2000);
+    expect(retryAfterMs(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);
+    expect(retryAfterMs(null)).toBeUndefined();
+    expect(retryAfterMs("soon")).toBeUndefined();
+  });
+});
+
+describe("isConnectionError", () => {
+  it("sees ECONNRESET inside fetch's TypeError cause", () => {
+    const error = new TypeError("fetch failed", { cause: Object.assign(new Error("socket"), { code: "UND_ERR_SOCKET" }) });
+    expect(isConnectionError(error)).toBe(true);
+    expect(isConnectionError(new Error("validation failed"))).toBe(false);
+  });
+});
