@@ -12,13 +12,15 @@ async function scripted(script: (number | "drop" | { status: 429; retryAfter: st
   server = createServer((request, response) => {
     hits.push(request.method ?? "");
     const step = script.shift() ?? 200;
-    if (step === "drop") return request.socket.destroy();
-    if (typeof step === "object") {
+    if (step === "drop") {
+      request.socket.destroy();
+    } else if (typeof step === "object") {
       response.writeHead(429, { "retry-after": step.retryAfter, "content-type": "application/json" });
-      return response.end(`{"error":"rate limited"}`);
+      response.end(`{"error":"rate limited"}`);
+    } else {
+      response.writeHead(step, { "content-type": "application/json" });
+      response.end(`{"status":${step}}`);
     }
-    response.writeHead(step, { "content-type": "application/json" });
-    response.end(`{"status":${step}}`);
   });
   await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/x`, hits };
