@@ -1,0 +1,294 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A real PostgreSQL server from the distribution's packages, listening on 127.0.0.1 only. */
+export interface PostgresCluster {
+  host: "127.0.0.1";
+  port: number;
+  superuser: string;
+  superuserPassword: string;
+  dataDir: string;
+  adminUri(db?: string): string;
+  stop(): Promise<void>;
+}
+
+export interface StartPostgresClusterOptions {
+  /** Start from a copy of this running cluster's data (roles, databases, schema, rows). */
+  from?: PostgresCluster;
+  /** Name of the bootstrap superuser. @default `postgres` */
+  superuser?: string;
+}
+
+interface Paths {
+  bin: string;
+  user?: { uid: number; gid: number };
+}
+
+const running = new Map<number, { child: ChildProcess; baseDir: string }>();
+let exitHookInstalled = false;
+let cachedPaths: Paths | undefined;
+
+/** Debian installs one directory per major version; CI may have a different one than a developer machine. */
+function findBinDir(): string {
+  const root = "/usr/lib/postgresql";
+  if (existsSync(root)) {
+    const versions = readdirSync(root)
+      .filter((v) => existsSync(join(root, v, "bin", "initdb")))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions.length > 0) return join(root, versions[0], "bin");
+  }
+  const probe = spawnSync("pg_config", ["--bindir"], { encoding: "utf8" });
+  const dir = probe.status === 0 ? probe.stdout.trim() : "";
+  if (dir && existsSync(join(dir, "initdb"))) return dir;
+  throw new Error(
+    "postgres harness: no PostgreSQL server binaries found under /usr/lib/postgresql/*/bin or `pg_config --bindir`; install Debian's `postgresql` package",
+  );
+}
+
+/** initdb refuses to run as root, so as root the servers run as the unprivileged `postgres` user. */
+function findServerUser(): { uid: number; gid: number } | undefined {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return undefined;
+  let probe = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    const created = spawnSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"], {
+      encoding: "utf8",
+    });
+    if (created.status !== 0) throw new Error(`postgres harness: useradd postgres failed: ${created.stderr}`);
+    probe = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
+  }
+  const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
+  return { uid: Number(probe.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+function paths(): Paths {
+  cachedPaths ??= { bin: findBinDir(), user: findServerUser() };
+  return cachedPaths;
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort when a test process ends without stopping its clusters: a fast shutdown, then the temp dir.
+  process.on("exit", () => {
+    for (const { child, baseDir } of running.values()) {
+      try {
+        child.kill("SIGQUIT");
+      } catch {
+        // already gone
+      }
+      rmSync(baseDir, { recursive: true, force: true });
+    }
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function chownTree(path: string, user: Paths["user"]): void {
+  if (user) chownSync(path, user.uid, user.gid);
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const { user } = paths();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, LC_ALL: "C", ...env },
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    });
+    let output = "";
+    child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${output.trim()}`)),
+    );
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** True when a TCP connection to 127.0.0.1:port is refused (the server is gone). */
+export async function isPortClosed(port: number): Promise<boolean> {
+  return !(await canConnect(port));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const SERVER_SETTINGS = [
+  "fsync=off",
+  "synchronous_commit=off",
+  "full_page_writes=off",
+  "shared_buffers=16MB",
+  "max_connections=40",
+  "max_wal_senders=4",
+  "wal_level=replica",
+  "checkpoint_timeout=1h",
+  "log_min_messages=warning",
+  "password_encryption=scram-sha-256",
+];
+
+async function initCluster(baseDir: string, dataDir: string, superuser: string, password: string): Promise<void> {
+  const pwfile = join(baseDir, "pwfile");
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  chownTree(pwfile, paths().user);
+  await run(join(paths().bin, "initdb"), [
+    "-D",
+    dataDir,
+    "-U",
+    superuser,
+    `--pwfile=${pwfile}`,
+    "--auth-host=scram-sha-256",
+    "--auth-local=scram-sha-256",
+    "--encoding=UTF8",
+    "--locale=C",
+    "--no-sync",
+  ]);
+  rmSync(pwfile, { force: true });
+}
+
+/** pg_basebackup copies a running cluster consistently without stopping it (it waits for a fast checkpoint). */
+async function copyCluster(from: PostgresCluster, dataDir: string): Promise<void> {
+  await run(
+    join(paths().bin, "pg_basebackup"),
+    ["-h", "127.0.0.1", "-p", String(from.port), "-U", from.superuser, "-D", dataDir, "--checkpoint=fast", "--wal-method=stream", "--no-sync"],
+    { PGPASSWORD: from.superuserPassword },
+  );
+  // A copy is its own primary, not a standby; Debian's packages put no config in the data dir, so nothing else to strip.
+  rmSync(join(dataDir, "standby.signal"), { force: true });
+}
+
+async function launch(baseDir: string, dataDir: string, port: number): Promise<ChildProcess> {
+  const { bin, user } = paths();
+  const logFile = join(baseDir, "server.log");
+  const args = ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${baseDir}`];
+  for (const setting of SERVER_SETTINGS) args.push("-c", setting);
+  const child = spawn(join(bin, "postgres"), args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, LC_ALL: "C" },
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+  });
+  const log = (d: Buffer) => appendFileSync(logFile, d);
+  child.stdout?.on("data", log);
+  child.stderr?.on("data", log);
+  let exited = false;
+  child.once("exit", () => (exited = true));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (exited) {
+      const text = existsSync(logFile) ? spawnSync("tail", ["-n", "20", logFile], { encoding: "utf8" }).stdout : "";
+      throw new Error(`postgres harness: server on port ${port} exited during startup:\n${text}`);
+    }
+    if (await canConnect(port)) {
+      const ready = spawnSync(join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port), "-t", "1"], { encoding: "utf8" });
+      if (ready.status === 0) return child;
+    }
+    await sleep(50);
+  }
+  child.kill("SIGQUIT");
+  throw new Error(`postgres harness: server on port ${port} did not accept connections within 30 s`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill("SIGQUIT"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(force);
+      resolve();
+    });
+    // SIGINT is PostgreSQL's "fast" shutdown: disconnects clients instead of waiting for them.
+    child.kill("SIGINT");
+  });
+}
+
+/**
+ * Starts a fresh PostgreSQL cluster (initdb, scram-sha-256 on 127.0.0.1, durability off for speed) or a copy of
+ * `opts.from`. The data lives in a temp dir that `stop()` removes.
+ */
+export async function startPostgresCluster(opts: StartPostgresClusterOptions = {}): Promise<PostgresCluster> {
+  const { user } = paths();
+  installExitHook();
+  const baseDir = mkdtempSync(join(tmpdir(), "pg-harness-"));
+  chownTree(baseDir, user);
+  const dataDir = join(baseDir, "data");
+  const superuser = opts.from?.superuser ?? opts.superuser ?? "postgres";
+  const superuserPassword = opts.from?.superuserPassword ?? randomBytes(18).toString("base64url");
+  try {
+    if (opts.from) await copyCluster(opts.from, dataDir);
+    else await initCluster(baseDir, dataDir, superuser, superuserPassword);
+  } catch (error) {
+    rmSync(baseDir, { recursive: true, force: true });
+    throw error;
+  }
+  let child: ChildProcess | undefined;
+  let port = 0;
+  let lastError: unknown;
+  // Another process can take the free port between the probe and the bind; a new port fixes that.
+  for (let attempt = 0; attempt < 3 && !child; attempt++) {
+    port = await freePort();
+    try {
+      child = await launch(baseDir, dataDir, port);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  if (!child) {
+    rmSync(baseDir, { recursive: true, force: true });
+    throw lastError;
+  }
+  const server = child;
+  running.set(port, { child: server, baseDir });
+  let stopping: Promise<void> | undefined;
+  return {
+    host: "127.0.0.1",
+    port,
+    superuser,
+    superuserPassword,
+    dataDir,
+    adminUri(db = "postgres") {
+      return `postgresql://${encodeURIComponent(superuser)}:${encodeURIComponent(superuserPassword)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
+    },
+    stop() {
+      stopping ??= stopChild(server).then(() => {
+        running.delete(port);
+        rmSync(baseDir, { recursive: true, force: true });
+      });
+      return stopping;
+    },
+  };
+}
+
+/** Safety net for afterAll hooks: stops every cluster this process started and has not stopped yet. */
+export async function stopAllClusters(): Promise<void> {
+  const entries = [...running.entries()];
+  await Promise.all(
+    entries.map(async ([port, { child, baseDir }]) => {
+      await stopChild(child);
+      running.delete(port);
+      rmSync(baseDir, { recursive: true, force: true });
+    }),
+  );
+}
