@@ -1,0 +1,70 @@
+import type { Store } from "./state";
+import { ids } from "./state";
+
+export type Fault = { kind: "status"; status: 429 | 500 | 502 | 503; retryAfterSeconds?: number } | { kind: "drop" };
+
+export interface FaultControls {
+  /** The next `count` requests whose operationId matches (e.g. "Machines_create") answer with the fault. */
+  failNext(operationId: string, count: number, fault: Fault): void;
+  /**
+   * Apps created from now on answer app-scoped calls (GET app included) with 404 {"error":"app not
+   * found"} (or 401 with the token error) for `ms` after creation, like the window fly-go WaitForApp covers.
+   */
+  appNotReadyFor(ms: number, status?: 401 | 404): void;
+  /** Started machines of this app report every check as critical while `failing` is true. */
+  failHealthChecks(appName: string, failing: boolean): void;
+  /** Someone else holds the lease on this machine for `ms`. */
+  holdLease(appName: string, machineId: string, ms: number): void;
+  /** Volumes stay attached for `ms` after their machine is destroyed. */
+  volumeDetachDelay(ms: number): void;
+}
+
+/** Owner reported for leases taken with holdLease. */
+export const otherLeaseOwner = "someone-else@example.com";
+
+export class Faults implements FaultControls {
+  private readonly queue: { operationId: string; remaining: number; fault: Fault }[] = [];
+  notReady: { ms: number; status: 401 | 404 } = { ms: 0, status: 404 };
+  readonly failingHealthChecks = new Set<string>();
+  detachDelayMs = 0;
+
+  constructor(private readonly store: Store) {}
+
+  failNext(operationId: string, count: number, fault: Fault): void {
+    if (count > 0) this.queue.push({ operationId, remaining: count, fault });
+  }
+
+  /** The fault for this request, if one is queued for its operation (consumes it). */
+  take(operationId: string): Fault | undefined {
+    const entry = this.queue.find((e) => e.operationId === operationId && e.remaining > 0);
+    if (!entry) return undefined;
+    entry.remaining -= 1;
+    if (entry.remaining === 0) this.queue.splice(this.queue.indexOf(entry), 1);
+    return entry.fault;
+  }
+
+  appNotReadyFor(ms: number, status: 401 | 404 = 404): void {
+    this.notReady = { ms, status };
+  }
+
+  failHealthChecks(appName: string, failing: boolean): void {
+    if (failing) this.failingHealthChecks.add(appName);
+    else this.failingHealthChecks.delete(appName);
+  }
+
+  holdLease(appName: string, machineId: string, ms: number): void {
+    const machine = this.store.apps.get(appName)?.machines.get(machineId);
+    if (!machine) throw new Error(`fly emulator holdLease: no machine ${machineId} in app ${appName}`);
+    machine.lease = {
+      nonce: ids.nonce(),
+      owner: otherLeaseOwner,
+      description: "held by another client (emulator fault)",
+      expiresAt: Date.now() + ms,
+      version: ids.version(),
+    };
+  }
+
+  volumeDetachDelay(ms: number): void {
+    this.detachDelayMs = ms;
+  }
+}

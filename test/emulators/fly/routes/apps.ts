@@ -1,0 +1,129 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { components } from "../../../../dynamic-providers/fly/schema.gen";
+import type { AppRecord, SecretRecord } from "../state";
+import { ids, now } from "../state";
+import type { Handler, RouteContext } from "./common";
+import { HttpError, appOf, ok, optionalString, param, record } from "./common";
+
+type App = components["schemas"]["App"];
+type AppSecret = components["schemas"]["AppSecret"];
+
+const appNamePattern = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+function appView(app: AppRecord): App {
+  const machines = [...app.machines.values()].filter((m) => m.state !== "destroyed");
+  return {
+    id: app.id,
+    name: app.name,
+    organization: { name: app.orgSlug, slug: app.orgSlug },
+    status: machines.some((m) => m.state === "started") ? "deployed" : "pending",
+    machine_count: machines.length,
+    volume_count: app.volumes.size,
+    network: app.network,
+  };
+}
+
+const create: Handler = (ctx) => {
+  const body = record(ctx.body);
+  const name = optionalString(body, "name") ?? "";
+  const orgSlug = optionalString(body, "org_slug") ?? "";
+  if (!appNamePattern.test(name)) throw new HttpError(400, `invalid app name "${name}"`);
+  if (!ctx.store.orgs.includes(orgSlug)) throw new HttpError(400, `organization "${orgSlug}" not found`);
+  if (ctx.store.apps.has(name)) throw new HttpError(422, `app name "${name}" is already taken`, "name_taken");
+  const created = Date.now();
+  const app: AppRecord = {
+    id: ids.app(),
+    name,
+    orgSlug,
+    network: optionalString(body, "network") ?? "default",
+    createdAt: new Date(created).toISOString(),
+    readyAt: created + ctx.faults.notReady.ms,
+    notReadyStatus: ctx.faults.notReady.status,
+    dnsId: ids.dns(),
+    machines: new Map(),
+    volumes: new Map(),
+    secrets: new Map(),
+    secretsVersion: 0,
+    ips: [],
+    certificates: new Map(),
+    deployTokens: [],
+  };
+  ctx.store.apps.set(name, app);
+  return ok({ id: app.id, created_at: created }, 201);
+};
+
+const show: Handler = (ctx) => ok(appView(appOf(ctx)));
+
+const list: Handler = (ctx) => {
+  const org = ctx.query["org_slug"];
+  if (!org) throw new HttpError(400, "org_slug is required");
+  const apps = [...ctx.store.apps.values()].filter((a) => a.orgSlug === org).map(appView);
+  return ok({ apps, total_apps: apps.length });
+};
+
+const destroy: Handler = (ctx) => {
+  const app = appOf(ctx);
+  for (const hostname of app.certificates.keys()) ctx.store.hostnames.delete(hostname);
+  ctx.store.apps.delete(app.name);
+  return { status: 202 };
+};
+
+const deployToken: Handler = (ctx) => {
+  const app = appOf(ctx);
+  const token = `FlyV1 fm2_${randomBytes(48).toString("base64")}`;
+  app.deployTokens.push(token);
+  return ok({ token });
+};
+
+function secretView(secret: SecretRecord): AppSecret {
+  return { name: secret.name, digest: secret.digest, created_at: secret.createdAt, updated_at: secret.updatedAt };
+}
+
+function secretsOf(app: AppRecord): AppSecret[] {
+  return [...app.secrets.values()].sort((a, b) => a.name.localeCompare(b.name)).map(secretView);
+}
+
+const listSecrets: Handler = (ctx) => ok({ secrets: secretsOf(appOf(ctx)) });
+
+const updateSecrets: Handler = (ctx: RouteContext) => {
+  const app = appOf(ctx);
+  const values = record(record(ctx.body)["values"]);
+  const time = now();
+  for (const [name, value] of Object.entries(values)) {
+    if (value === null) {
+      app.secrets.delete(name);
+    } else if (typeof value === "string") {
+      const existing = app.secrets.get(name);
+      app.secrets.set(name, {
+        name,
+        value,
+        digest: createHash("sha256").update(value).digest("hex").slice(0, 16),
+        createdAt: existing?.createdAt ?? time,
+        updatedAt: time,
+      });
+    } else {
+      throw new HttpError(400, `secret ${name}: value must be a string or null`);
+    }
+  }
+  app.secretsVersion += 1;
+  return ok({ secrets: secretsOf(app), version: app.secretsVersion, Version: app.secretsVersion });
+};
+
+const deleteSecret: Handler = (ctx) => {
+  const app = appOf(ctx);
+  const name = param(ctx, "secret_name");
+  if (!app.secrets.delete(name)) throw new HttpError(404, "secret not found");
+  app.secretsVersion += 1;
+  return ok({ version: app.secretsVersion, Version: app.secretsVersion });
+};
+
+export const appRoutes: Record<string, Handler> = {
+  Apps_create: create,
+  Apps_show: show,
+  Apps_list: list,
+  Apps_delete: destroy,
+  App_create_deploy_token: deployToken,
+  Secrets_list: listSecrets,
+  Secrets_update: updateSecrets,
+  Secret_delete: deleteSecret,
+};
