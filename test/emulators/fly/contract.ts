@@ -186,8 +186,13 @@ export class ContractChecker {
     if (!validate(value)) violations.push(`${label}: ${formatErrors(validate.errors)}`);
   }
 
-  checkRequest(op: MatchedOperation, request: CheckedRequest): string[] {
+  /**
+   * Violations of the request, and `bodyError` when the JSON body does not match its schema (the
+   * live API's JSON decoder rejects those with 400, so the emulator does too).
+   */
+  checkRequest(op: MatchedOperation, request: CheckedRequest): { violations: string[]; bodyError?: string } {
     const violations: string[] = [];
+    let bodyError: string | undefined;
     const { operation } = this.route(op);
     const label = `${op.operationId} request`;
     const parameters = operation.parameters ?? [];
@@ -222,20 +227,24 @@ export class ContractChecker {
 
     const jsonBody = operation.requestBody?.content["application/json"];
     if (request.body === undefined) {
-      if (operation.requestBody?.required) violations.push(`${label}: missing required body`);
+      const optional = this.deviations.some((d) => d.kind === "optionalRequestBody" && appliesTo(d.operationIds, op.operationId));
+      if (operation.requestBody?.required && !optional) violations.push(`${label}: missing required body`);
     } else if (!jsonBody?.schema) {
       violations.push(`${label}: the operation takes no JSON body`);
     } else {
       const validate = this.validator("fly-request", this.pointer(op, "requestBody", "content", "application/json", "schema"));
-      if (!validate(request.body)) violations.push(`${label}: body ${formatErrors(validate.errors)}`);
+      if (!validate(request.body)) {
+        bodyError = formatErrors(validate.errors);
+        violations.push(`${label}: body ${bodyError}`);
+      }
     }
-    return violations;
+    return { violations, bodyError };
   }
 
   checkResponse(op: MatchedOperation, status: number, body: unknown): string[] {
     const { operation } = this.route(op);
     const label = `${op.operationId} response ${status}`;
-    const applicable = this.deviations.filter((d) => d.kind !== "schemaPatch" && appliesTo(d.operationIds, op.operationId));
+    const applicable = this.deviations.filter((d) => d.kind !== "schemaPatch" && d.kind !== "optionalRequestBody" && appliesTo(d.operationIds, op.operationId));
     const bodyDeviation = applicable.find((d) => d.kind === "responseBody" && d.status === status);
     const declared = operation.responses[String(status)];
     const statusDeviation = applicable.find((d) => d.kind === "status" && d.statuses.includes(status));

@@ -53,7 +53,13 @@ export interface SchemaPatch extends DeviationBase {
   schema: SchemaFragment;
 }
 
-export type Deviation = UndeclaredStatus | ResponseBody | QueryParameter | SchemaPatch;
+/** The spec marks the request body required, but clients send none. */
+export interface OptionalRequestBody extends DeviationBase {
+  kind: "optionalRequestBody";
+  operationIds: OperationIds;
+}
+
+export type Deviation = UndeclaredStatus | ResponseBody | QueryParameter | SchemaPatch | OptionalRequestBody;
 
 const leaseEnvelope: SchemaFragment = {
   type: "object",
@@ -197,6 +203,12 @@ export const deviations: readonly Deviation[] = [
     name: "ttl",
     schema: { type: "integer" },
     what: "lease ttl sent as ?ttl=<seconds> (fly-go, TF providers) instead of in the JSON body",
+    source: "[fly-go]",
+  },
+  {
+    kind: "optionalRequestBody",
+    operationIds: ["Machines_create_lease"],
+    what: "lease create without a body when the ttl is in the query (the spec marks the body required)",
     source: "[fly-go]",
   },
   {

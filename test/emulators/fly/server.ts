@@ -99,7 +99,12 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
     return [...store.apps.values()].some((app) => app.deployTokens.includes(credential));
   }
 
-  async function answer(op: MatchedOperation, ctx: RouteContext, authorization: string | undefined): Promise<RouteResult> {
+  async function answer(
+    op: MatchedOperation,
+    ctx: RouteContext,
+    authorization: string | undefined,
+    bodyError: string | undefined,
+  ): Promise<RouteResult> {
     if (!authorized(authorization)) return errorResult(401, "Authenticate: token validation error");
     const appName = op.pathParams["app_name"];
     if (appName !== undefined && op.operationId !== "Apps_create") {
@@ -109,6 +114,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
         return app.notReadyStatus === 401 ? errorResult(401, "Authenticate: token validation error") : errorResult(404, "app not found");
       }
     }
+    if (bodyError !== undefined) return errorResult(400, `invalid request body: ${bodyError}`);
     const handler = handlers[op.operationId];
     if (!handler) {
       violations.push(`${op.operationId}: not implemented by the Fly emulator`);
@@ -168,7 +174,8 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
     }
     call.operationId = op.operationId;
     const headers = headersOf(req);
-    violations.push(...checker.checkRequest(op, { query, headers, body }));
+    const requestCheck = checker.checkRequest(op, { query, headers, body });
+    violations.push(...requestCheck.violations);
 
     const fault = faults.take(op.operationId);
     if (fault?.kind === "drop") {
@@ -183,7 +190,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
     }
 
     const ctx: RouteContext = { store, faults, op, params: op.pathParams, query, headers, body };
-    send(await answer(op, ctx, headers["authorization"]), op);
+    send(await answer(op, ctx, headers["authorization"], requestCheck.bodyError), op);
   }
 
   const server = http.createServer((req, res) => {
