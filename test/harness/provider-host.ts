@@ -39,6 +39,11 @@ export function isSecret(value: unknown): value is { value: unknown } {
   return isRecord(value) && value[secretSignatureKey] === secretSignature;
 }
 
+/** Re-marks top-level keys as secrets, e.g. to pass check()'s inputs on to create() as the engine would. */
+export function markSecrets(props: Properties, paths: string[]): Properties {
+  return Object.fromEntries(Object.entries(props).map(([key, value]) => [key, paths.includes(key) && !isSecret(value) ? secret(value) : value]));
+}
+
 /** Inputs as the engine holds them for a dynamic resource: the user's inputs plus the `__provider` string. */
 export function withProvider(provider: string, inputs: Properties): Properties {
   return { ...inputs, [providerKey]: provider };
