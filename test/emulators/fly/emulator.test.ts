@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { ContractChecker } from "./contract";
+import { deviations } from "./deviations";
 import { startFlyEmulator, type FlyEmulator } from "./server";
 
 interface Reply {
@@ -338,5 +340,62 @@ describe("Fly emulator", () => {
     await api("GET", "/v1/apps/draft-app/nothing-here");
     expect(emu.violations.at(-1)).toContain("no operation in the spec matches");
     emu.violations.length = 0;
+  });
+});
+
+describe("Fly contract checker", () => {
+  const checker = new ContractChecker();
+  const op = (method: string, path: string) => {
+    const matched = checker.match(method, path);
+    if (!matched) throw new Error(`no operation for ${method} ${path}`);
+    return matched;
+  };
+
+  it("routes literal segments before parameters and decodes parameters", () => {
+    expect(op("POST", "/v1/apps/a/certificates/acme").operationId).toBe("App_Certificates_acme_create");
+    expect(op("GET", "/v1/apps/a/certificates/%2A.example.com")).toMatchObject({
+      operationId: "App_Certificates_show",
+      pathParams: { app_name: "a", hostname: "*.example.com" },
+    });
+    expect(checker.match("GET", "/v1/nothing")).toBeUndefined();
+  });
+
+  it("flags undeclared statuses, wrong bodies and undeclared query parameters", () => {
+    expect(checker.checkResponse(op("GET", "/v1/apps/a"), 418, { error: "teapot" })).toEqual([
+      expect.stringContaining("status not declared"),
+    ]);
+    expect(checker.checkResponse(op("GET", "/v1/apps/a"), 408, { error: "x" })).toHaveLength(1);
+    expect(checker.checkResponse(op("GET", "/v1/apps/a/machines/m/wait"), 408, { error: "x" })).toEqual([]);
+    expect(checker.checkResponse(op("GET", "/v1/apps/a"), 404, { message: "no error field" })).toHaveLength(1);
+    expect(checker.checkResponse(op("GET", "/v1/apps/a"), 200, { name: 3 })).toEqual([expect.stringContaining("/name must be string")]);
+    expect(checker.checkResponse(op("DELETE", "/v1/apps/a/certificates/h"), 204, { ok: true })).toHaveLength(1);
+    const lease = op("POST", "/v1/apps/a/machines/m/lease");
+    expect(checker.checkResponse(lease, 201, { nonce: "n", expires_at: 1 })).toHaveLength(1);
+    expect(checker.checkResponse(lease, 201, { status: "success", data: { nonce: "n", expires_at: 1, owner: "o", version: "v" } })).toEqual([]);
+    expect(checker.checkRequest(lease, { query: { ttl: "30" }, headers: {}, body: undefined }).violations).toEqual([]);
+    expect(checker.checkRequest(lease, { query: { ttl: "soon" }, headers: {}, body: undefined }).violations).toHaveLength(1);
+    const list = op("GET", "/v1/apps/a/machines");
+    expect(checker.checkRequest(list, { query: { "metadata.fly_process_group": "app", include_deleted: "true" }, headers: {}, body: undefined }).violations).toEqual([]);
+    expect(checker.checkRequest(list, { query: { bogus: "1" }, headers: {}, body: undefined }).violations).toEqual([
+      expect.stringContaining('undeclared query parameter "bogus"'),
+    ]);
+    const release = op("DELETE", "/v1/apps/a/machines/m/lease");
+    expect(checker.checkRequest(release, { query: {}, headers: {}, body: undefined }).violations).toEqual([
+      expect.stringContaining('missing required header parameter "fly-machine-lease-nonce"'),
+    ]);
+  });
+
+  it("accepts autostop read back as a boolean only in responses", () => {
+    const show = op("GET", "/v1/apps/a/machines/m");
+    expect(checker.checkResponse(show, 200, { config: { services: [{ autostop: true }] } })).toEqual([]);
+    expect(checker.checkResponse(show, 200, { config: { services: [{ autostop: "stop" }] } })).toHaveLength(1);
+    const create = op("POST", "/v1/apps/a/machines");
+    expect(checker.checkRequest(create, { query: {}, headers: {}, body: { config: { services: [{ autostop: true }] } } }).bodyError).toBeDefined();
+  });
+
+  it("lists every deviation once, with a source tag from the behaviour notes", () => {
+    const keys = deviations.map((d) => JSON.stringify({ ...d, what: undefined }));
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const deviation of deviations) expect(deviation.source).toMatch(/^\[(spec|fly-go|flyctl|docs|distilled)\]$/);
   });
 });
