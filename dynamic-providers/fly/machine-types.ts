@@ -1,0 +1,110 @@
+/** Input shapes of the Machine resource: camelCase mirrors of the fly.toml / Machines API config. */
+
+export type CpuKind = "shared" | "performance";
+export type PortHandler = "http" | "tls" | "pg_tls" | "proxy_proto";
+export type Autostop = "off" | "stop" | "suspend";
+export type Schedule = "hourly" | "daily" | "weekly" | "monthly";
+export type RestartPolicy = "no" | "always" | "on-failure";
+
+export interface MachineGuest {
+  cpuKind: CpuKind;
+  cpus: number;
+  memoryMb: number;
+}
+
+export interface MachineInit {
+  cmd?: string[];
+  entrypoint?: string[];
+  exec?: string[];
+}
+
+export interface MachinePort {
+  port: number;
+  handlers?: PortHandler[];
+  forceHttps?: boolean;
+}
+
+/** fly.toml [checks.<name>] and [[http_service.checks]]. Durations are Go durations ("30s", "1m"). */
+export interface MachineCheck {
+  type: "http" | "tcp";
+  port?: number;
+  interval?: string;
+  timeout?: string;
+  gracePeriod?: string;
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+}
+
+export interface MachineConcurrency {
+  type: "connections" | "requests";
+  softLimit?: number;
+  hardLimit?: number;
+}
+
+/** fly.toml [http_service] / [[services]]. */
+export interface MachineService {
+  protocol: "tcp" | "udp";
+  internalPort: number;
+  ports?: MachinePort[];
+  autostop?: Autostop;
+  autostart?: boolean;
+  minMachinesRunning?: number;
+  concurrency?: MachineConcurrency;
+  checks?: MachineCheck[];
+}
+
+export interface MachineMount {
+  /** Volume id (`vol_...`), e.g. a Volume resource's `volumeId`. */
+  volume: string;
+  path: string;
+}
+
+export interface MachineRestart {
+  policy: RestartPolicy;
+  maxRetries?: number;
+}
+
+/** How long create/update/delete wait; none of these changes the machine itself. */
+export interface MachineTimeouts {
+  /** Until the machine reports started. @default `300` */
+  startSeconds?: number;
+  /** Until every health check passes. @default `300` */
+  checksSeconds?: number;
+  /** While someone else (flyctl, CI) holds the machine's lease. @default `60` */
+  leaseSeconds?: number;
+}
+
+export interface MachineInputs {
+  appName: string;
+  /** Machine name, unique within the app. */
+  name: string;
+  region: string;
+  image: string;
+  guest?: MachineGuest;
+  env?: Record<string, string>;
+  init?: MachineInit;
+  services?: MachineService[];
+  checks?: Record<string, MachineCheck>;
+  mounts?: MachineMount[];
+  schedule?: Schedule;
+  restart?: MachineRestart;
+  /** User metadata; fly_platform_version and fly_process_group are always added. */
+  metadata?: Record<string, string>;
+  processGroup?: string;
+  minSecretsVersion?: number;
+  autoDestroy?: boolean;
+  waitForChecks?: boolean;
+  adopt?: boolean;
+  timeouts?: MachineTimeouts;
+}
+
+export interface MachineOutputs extends MachineInputs {
+  machineId: string;
+  /** Same value as `version` (the API's deprecated name for it). */
+  instanceId: string;
+  version: string;
+  privateIp: string;
+  state: string;
+  adopted: boolean;
+}

@@ -1,0 +1,302 @@
+import * as pulumi from "@pulumi/pulumi";
+import { changedFields, sameValue } from "../core/check";
+import { isConnectionError } from "../core/retry";
+import {
+  body,
+  flyApi,
+  ignoreNotFound,
+  isStatus,
+  waitForChecksPassing,
+  waitForMachineState,
+  withLease,
+  type FlyApi,
+  type Machine as FlyMachine,
+} from "./client";
+import { checkMachine } from "./machine-check";
+import { fromMachine, toConfig } from "./machine-config";
+import type { MachineInputs, MachineOutputs } from "./machine-types";
+
+export type * from "./machine-types";
+
+/** Fields that are the machine's identity: a change makes a new machine. */
+const replaceFields = ["appName", "name", "region"] as const;
+/** Fields that end up in the machine's config (or its secrets): a change is an in-place update. */
+const configFields = [
+  "image",
+  "guest",
+  "env",
+  "init",
+  "services",
+  "checks",
+  "mounts",
+  "schedule",
+  "restart",
+  "metadata",
+  "processGroup",
+  "minSecretsVersion",
+  "autoDestroy",
+] as const;
+/** The provider's own options: recorded in state, but changing them touches nothing at Fly. */
+const localFields = ["waitForChecks", "adopt", "timeouts"] as const;
+
+const defaultStartSeconds = 300;
+const defaultChecksSeconds = 300;
+const defaultLeaseSeconds = 60;
+
+function label(inputs: Pick<MachineInputs, "name" | "appName">, machineId?: string): string {
+  return `fly machine '${inputs.name}'${machineId ? ` (${machineId})` : ""} in app '${inputs.appName}'`;
+}
+
+function outputs(inputs: MachineInputs, machine: FlyMachine, adopted: boolean): MachineOutputs {
+  return {
+    ...inputs,
+    machineId: machine.id ?? "",
+    instanceId: machine.instance_id ?? machine.version ?? "",
+    version: machine.version ?? machine.instance_id ?? "",
+    privateIp: machine.private_ip ?? "",
+    state: machine.state ?? "",
+    adopted,
+  };
+}
+
+/**
+ * An error that still records the machine in Pulumi's state: the dynamic provider host turns an error
+ * carrying `id` and `properties` into ErrorResourceInitFailed, so the resource is saved with its id and
+ * the next `pulumi up` updates it (and waits again) instead of creating a second machine.
+ */
+function initFailed(message: string, id: string, properties: MachineOutputs): Error {
+  return Object.assign(new Error(message), { id, properties, reasons: [message] });
+}
+
+/** Scheduled and self-destroying machines run and exit on their own, so "started" is not a steady state. */
+function runsToCompletion(inputs: MachineInputs): boolean {
+  return inputs.schedule !== undefined || inputs.autoDestroy === true;
+}
+
+function hasHealthChecks(inputs: MachineInputs): boolean {
+  return Object.keys(inputs.checks ?? {}).length > 0 || (inputs.services ?? []).some((service) => (service.checks ?? []).length > 0);
+}
+
+function machinePath(appName: string, machineId: string): { app_name: string; machine_id: string } {
+  return { app_name: appName, machine_id: machineId };
+}
+
+function getMachine(api: FlyApi, appName: string, machineId: string): Promise<FlyMachine> {
+  return body(api.GET("/v1/apps/{app_name}/machines/{machine_id}", { params: { path: machinePath(appName, machineId) } }));
+}
+
+/** Machine names are unique within an app; the list is paginated with the fly-next-cursor header. */
+export async function findMachineByName(api: FlyApi, appName: string, name: string): Promise<FlyMachine | undefined> {
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const { data, response } = await api.GET("/v1/apps/{app_name}/machines", {
+      params: { path: { app_name: appName }, query: { cursor, limit: 100 } },
+    });
+    const found = (data ?? []).find((machine) => machine.name === name && machine.state !== "destroyed" && machine.state !== "destroying");
+    if (found) return found;
+    cursor = response.headers.get("fly-next-cursor") ?? undefined;
+    if (!cursor) return undefined;
+  }
+  return undefined;
+}
+
+/** Waits until the machine is usable: started at `version` and, where it has checks, healthy. */
+async function settle(api: FlyApi, inputs: MachineInputs, machineId: string, version: string | undefined): Promise<FlyMachine> {
+  const timeouts = inputs.timeouts ?? {};
+  if (!runsToCompletion(inputs)) {
+    await waitForMachineState(api, inputs.appName, machineId, "started", {
+      version,
+      timeoutMs: (timeouts.startSeconds ?? defaultStartSeconds) * 1000,
+    });
+    if (hasHealthChecks(inputs) && inputs.waitForChecks !== false) {
+      try {
+        return await waitForChecksPassing(api, inputs.appName, machineId, (timeouts.checksSeconds ?? defaultChecksSeconds) * 1000);
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        throw new Error(`${label(inputs, machineId)}: health checks did not pass: ${detail}`);
+      }
+    }
+  }
+  return getMachine(api, inputs.appName, machineId);
+}
+
+/** GET → POST the whole config with current_version under the machine's lease → wait for the new version. */
+async function updateMachine(api: FlyApi, inputs: MachineInputs, machineId: string, adopted: boolean): Promise<MachineOutputs> {
+  const timeouts = inputs.timeouts ?? {};
+  const path = machinePath(inputs.appName, machineId);
+  // The lease covers the rollout too, as flyctl's does, so its ttl spans the waits.
+  const ttlSeconds = (timeouts.startSeconds ?? defaultStartSeconds) + (timeouts.checksSeconds ?? defaultChecksSeconds) + 30;
+  let updated: FlyMachine | undefined;
+  try {
+    return await withLease(
+      api,
+      inputs.appName,
+      machineId,
+      async (nonce) => {
+        const current = await getMachine(api, inputs.appName, machineId);
+        updated = await body(
+          api.POST("/v1/apps/{app_name}/machines/{machine_id}", {
+            params: { path },
+            headers: { "fly-machine-lease-nonce": nonce },
+            body: {
+              config: toConfig(inputs),
+              current_version: current.version,
+              min_secrets_version: inputs.minSecretsVersion,
+              name: inputs.name,
+              region: inputs.region,
+            },
+          }),
+        );
+        const settled = await settle(api, inputs, machineId, updated.version);
+        return outputs(inputs, settled, adopted);
+      },
+      { heldTimeoutMs: (timeouts.leaseSeconds ?? defaultLeaseSeconds) * 1000, ttlSeconds },
+    );
+  } catch (error) {
+    if (!updated) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw initFailed(message, machineId, outputs(inputs, updated, adopted));
+  }
+}
+
+/** The config-bearing part of inputs, for comparing a live machine with what is wanted. */
+function configOf(inputs: MachineInputs): Record<string, unknown> {
+  return Object.fromEntries(configFields.filter((field) => field !== "minSecretsVersion").map((field) => [field, inputs[field]]));
+}
+
+async function adoptMachine(api: FlyApi, inputs: MachineInputs, existing: FlyMachine): Promise<MachineOutputs> {
+  const machineId = existing.id ?? "";
+  if (existing.region && existing.region !== inputs.region) {
+    throw new Error(
+      `${label(inputs, machineId)}: adopt found the machine in region '${existing.region}', not '${inputs.region}'; ` +
+        "set `region` to match, or destroy the machine and let Pulumi create it",
+    );
+  }
+  const live = fromMachine(existing, inputs);
+  const secretsPending = inputs.minSecretsVersion !== undefined;
+  if (sameValue(configOf(live), configOf(inputs)) && !secretsPending) return outputs(inputs, existing, true);
+  return updateMachine(api, inputs, machineId, true);
+}
+
+export const machineProvider: pulumi.dynamic.ResourceProvider<MachineInputs, MachineOutputs> = {
+  async check(_olds, news) {
+    return checkMachine(news);
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = changedFields({ ...olds }, { ...news }, replaceFields);
+    const updates = changedFields({ ...olds }, { ...news }, [...configFields, ...localFields]);
+    return {
+      changes: replaces.length > 0 || updates.length > 0,
+      replaces,
+      // Names are unique within an app, so a new machine of the same name can only come after the old one
+      // is gone; a renamed or moved-to-another-app machine is created first.
+      deleteBeforeReplace: olds.name === news.name && olds.appName === news.appName,
+    };
+  },
+
+  async create(inputs) {
+    const api = flyApi();
+    const existing = await findMachineByName(api, inputs.appName, inputs.name);
+    if (existing) {
+      if (!inputs.adopt) {
+        throw new Error(
+          `${label(inputs)}: a machine of this name already exists (id ${existing.id}, state ${existing.state}). ` +
+            "Set `adopt: true` to take it over (this is also how a machine left by an interrupted `pulumi up` is found again), or choose another name.",
+        );
+      }
+      const outs = await adoptMachine(api, inputs, existing);
+      return { id: outs.machineId, outs };
+    }
+    let created: FlyMachine | undefined;
+    try {
+      created = await body(
+        api.POST("/v1/apps/{app_name}/machines", {
+          params: { path: { app_name: inputs.appName } },
+          body: { name: inputs.name, region: inputs.region, config: toConfig(inputs), min_secrets_version: inputs.minSecretsVersion },
+        }),
+      );
+    } catch (error) {
+      // Create is not idempotent, so it is never repeated blindly: after an answer that may hide a success
+      // (5xx, dropped connection), the unique name tells whether the machine exists.
+      if (!(isStatus(error, 500, 502, 503, 504) || isConnectionError(error))) throw error;
+      created = await findMachineByName(api, inputs.appName, inputs.name);
+      if (!created) throw error;
+    }
+    const machineId = created.id ?? "";
+    try {
+      const settled = await settle(api, inputs, machineId, created.version);
+      return { id: machineId, outs: outputs(inputs, settled, false) };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw initFailed(message, machineId, outputs(inputs, created, false));
+    }
+  },
+
+  async read(id, props) {
+    const known: Partial<MachineOutputs> = props ?? {};
+    const appName = known.appName ?? "";
+    const machine = await ignoreNotFound(() => getMachine(flyApi(), appName, id));
+    if (!machine || machine.state === "destroyed") return { id: "" };
+    return { id, props: outputs(fromMachine(machine, { ...known, appName }), machine, known.adopted ?? false) };
+  },
+
+  async update(id, olds, news) {
+    const configChanged = changedFields({ ...olds }, { ...news }, configFields).length > 0;
+    if (!configChanged) return { outs: { ...olds, ...news } };
+    return { outs: await updateMachine(flyApi(), news, id, olds.adopted ?? false) };
+  },
+
+  async delete(id, props) {
+    const api = flyApi();
+    const path = machinePath(props.appName, id);
+    await ignoreNotFound(() =>
+      withLease(
+        api,
+        props.appName,
+        id,
+        (nonce) =>
+          api.DELETE("/v1/apps/{app_name}/machines/{machine_id}", {
+            params: { path, query: { force: true } },
+            headers: { "fly-machine-lease-nonce": nonce },
+          }),
+        { heldTimeoutMs: (props.timeouts?.leaseSeconds ?? defaultLeaseSeconds) * 1000 },
+      ),
+    );
+  },
+};
+
+/** `T` with every field, at any depth, allowed to be a `pulumi.Input` (e.g. `mounts[0].volume = volume.volumeId`). */
+export type DeepInput<T> = [T] extends [string | number | boolean]
+  ? pulumi.Input<T>
+  : [T] extends [(infer U)[]]
+    ? pulumi.Input<DeepInput<U>[]>
+    : pulumi.Input<{ [K in keyof T]: DeepInput<NonNullable<T[K]>> }>;
+
+/** Arguments of a Machine: MachineInputs with inputs at any depth. See machine-types.ts for the fields. */
+export type MachineArgs = { [K in keyof MachineInputs]: DeepInput<NonNullable<MachineInputs[K]>> };
+
+/** A Fly Machine created through the Machines API (`fly machine run` / the machines of `fly deploy`). */
+export class Machine extends pulumi.dynamic.Resource {
+  declare readonly appName: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly region: pulumi.Output<string>;
+  declare readonly image: pulumi.Output<string>;
+  declare readonly machineId: pulumi.Output<string>;
+  declare readonly instanceId: pulumi.Output<string>;
+  declare readonly version: pulumi.Output<string>;
+  declare readonly privateIp: pulumi.Output<string>;
+  declare readonly state: pulumi.Output<string>;
+  declare readonly adopted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: MachineArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      machineProvider,
+      name,
+      { ...args, machineId: undefined, instanceId: undefined, version: undefined, privateIp: undefined, state: undefined, adopted: undefined },
+      opts,
+      "fly",
+      "Machine",
+    );
+  }
+}
