@@ -16,6 +16,13 @@ export interface Failures {
   pattern(property: string, value: unknown, regex: RegExp, rule: string, required?: boolean): void;
 }
 
+/** What the engine passes to check() for a value not known yet (during preview), e.g. an output of a new resource. */
+export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(value: unknown): boolean {
+  return value === unknownValue;
+}
+
 export function failures(kind: string, name: unknown): Failures {
   const list: CheckFailure[] = [];
   const label = typeof name === "string" && name.length > 0 ? `${kind} '${name}'` : kind;

@@ -9,7 +9,8 @@ export interface RetryingFetchOptions {
   policy?: RetryPolicy;
 }
 
-const idempotentMethods = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+// An array, not a Set: the closure serializer cannot carry a module-level Set into the provider host.
+const idempotentMethods: readonly string[] = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"];
 
 /**
  * A fetch that retries with backoff and jitter: 429 always (the request was refused, not run), honouring
@@ -18,7 +19,7 @@ const idempotentMethods = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 export function retryingFetch(options: RetryingFetchOptions = {}): (input: Request) => Promise<Response> {
   const policy = options.policy ?? defaultRetryPolicy;
   return (input: Request) => {
-    const safe = options.idempotent === true || idempotentMethods.has(input.method.toUpperCase());
+    const safe = options.idempotent === true || idempotentMethods.includes(input.method.toUpperCase());
     return withRetry<Response>(
       () => fetch(input.clone()),
       (outcome): RetryDecision => {

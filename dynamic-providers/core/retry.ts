@@ -67,13 +67,14 @@ export function retryAfterMs(header: string | null | undefined, now: number = Da
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-const transientCodes = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+// An array, not a Set: the closure serializer cannot carry a module-level Set into the provider host.
+const transientCodes: readonly string[] = ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_CLOSED"];
 
 /** True for a dropped or refused connection (fetch wraps these in a TypeError with a `cause`). */
 export function isConnectionError(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && transientCodes.has(code)) return true;
+    if (typeof code === "string" && transientCodes.includes(code)) return true;
     if (current instanceof Error && /socket hang up|other side closed|fetch failed/i.test(current.message)) {
       if (!(current as { cause?: unknown }).cause) return true;
     }

@@ -110,8 +110,10 @@ export async function ignoreNeonNotFound<T>(fn: () => Promise<T>): Promise<T | u
   }
 }
 
-const terminalStatuses = new Set(["finished", "skipped", "cancelled"]);
-const failedStatuses = new Set(["failed", "error"]);
+// Arrays, not Sets: Pulumi's closure serializer copies a module-level Set as a plain object that breaks
+// in the provider host (see test/harness findings).
+const terminalStatuses: readonly string[] = ["finished", "skipped", "cancelled"];
+const failedStatuses: readonly string[] = ["failed", "error"];
 
 /** Waits until every operation a mutating call started has finished; a failed one is an error. */
 export async function waitForOperations(
@@ -121,15 +123,15 @@ export async function waitForOperations(
   timeoutMs = 300_000,
 ): Promise<void> {
   for (const operation of operations ?? []) {
-    if (terminalStatuses.has(operation.status)) continue;
+    if (terminalStatuses.includes(operation.status)) continue;
     const done = await poll({
       description: `neon operation ${operation.action} (${operation.id}) in project ${projectId}`,
       timeoutMs,
       intervalMs: 100,
       fn: () => neonCall(() => api.getProjectOperation(projectId, operation.id), { idempotent: true }).then((r) => r.operation),
-      predicate: (current) => terminalStatuses.has(current.status) || failedStatuses.has(current.status),
+      predicate: (current) => terminalStatuses.includes(current.status) || failedStatuses.includes(current.status),
     });
-    if (failedStatuses.has(done.status)) {
+    if (failedStatuses.includes(done.status)) {
       throw new Error(`neon operation ${done.action} (${done.id}) in project ${projectId} ${done.status}: ${done.error ?? "no error text"}`);
     }
   }
