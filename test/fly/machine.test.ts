@@ -1,0 +1,331 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { unknownValue } from "../../dynamic-providers/fly/machine-check";
+import { machineProvider, type MachineInputs, type MachineOutputs } from "../../dynamic-providers/fly/machine";
+import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+
+const provider = machineProvider as Required<pulumi.dynamic.ResourceProvider<MachineInputs, MachineOutputs>>;
+const appName = "draft-app";
+const image = "registry.fly.io/draft-app:deployment-1";
+
+/** The web machine of seed 001 with the health check of seed 004. */
+const web: MachineInputs = {
+  appName,
+  name: "web",
+  region: "ewr",
+  image,
+  guest: { cpuKind: "shared", cpus: 1, memoryMb: 512 },
+  env: { ENV: "stage", LOG_LEVEL: "INFO" },
+  services: [
+    {
+      protocol: "tcp",
+      internalPort: 8080,
+      ports: [
+        { port: 80, handlers: ["http"], forceHttps: true },
+        { port: 443, handlers: ["tls", "http"] },
+      ],
+      autostop: "off",
+      autostart: true,
+      minMachinesRunning: 0,
+      concurrency: { type: "requests", softLimit: 20, hardLimit: 25 },
+      checks: [{ type: "http", port: 8080, interval: "30s", timeout: "5s", gracePeriod: "60s", method: "GET", path: "/api/health" }],
+    },
+  ],
+  restart: { policy: "always" },
+  minSecretsVersion: 1,
+  timeouts: { startSeconds: 10, checksSeconds: 2, leaseSeconds: 2 },
+};
+
+let emu: FlyEmulator;
+
+async function fly(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${emu.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status).toBeLessThan(300);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+async function checked(news: MachineInputs): Promise<MachineInputs> {
+  const result = await provider.check({} as MachineInputs, news);
+  expect(result.failures).toEqual([]);
+  return result.inputs as MachineInputs;
+}
+
+async function create(news: MachineInputs): Promise<MachineOutputs> {
+  const result = await provider.create(await checked(news));
+  return result.outs as MachineOutputs;
+}
+
+async function reasons(news: MachineInputs): Promise<string[]> {
+  return ((await provider.check({} as MachineInputs, news)).failures ?? []).map((failure) => failure.reason);
+}
+
+function calls(operationId: string): FlyEmulator["calls"] {
+  return emu.calls.filter((call) => call.operationId === operationId);
+}
+
+const writes = (): FlyEmulator["calls"] => emu.calls.filter((call) => call.method !== "GET");
+
+function liveMachine(id: string) {
+  const machine = emu.state.apps.get(appName)?.machines.get(id);
+  if (!machine) throw new Error(`no machine ${id} in the emulator`);
+  return machine;
+}
+
+beforeAll(async () => {
+  emu = await startFlyEmulator({ transitionMs: 10 });
+  process.env.FLY_API_URL = emu.url;
+  process.env.FLY_API_TOKEN = emu.token;
+});
+
+afterAll(async () => {
+  await emu.close();
+});
+
+beforeEach(async () => {
+  await fly("POST", "/v1/apps", { name: appName, org_slug: "personal" });
+  emu.resetCalls();
+});
+
+afterEach(async () => {
+  emu.faults.failHealthChecks(appName, false);
+  await fetch(`${emu.url}/v1/apps/${appName}`, { method: "DELETE", headers: { authorization: `Bearer ${emu.token}` } });
+  emu.assertContract();
+});
+
+describe("machine check()", () => {
+  it("accepts the seed machines and fills defaults", async () => {
+    const inputs = await checked({ appName, name: "news-ingestion-cron", region: "ewr", image, schedule: "hourly" });
+    expect(inputs.guest).toEqual({ cpuKind: "shared", cpus: 1, memoryMb: 256 });
+    expect(inputs.processGroup).toBe("app");
+    await checked(web);
+    await checked({ ...web, checks: { health: { type: "http", port: 4200, interval: "30s", timeout: "5s", gracePeriod: "60s", method: "GET", path: "/api/health" } } });
+  });
+
+  it.each<[string, Partial<MachineInputs>, string]>([
+    ["memory not a multiple of 256", { guest: { cpuKind: "shared", cpus: 1, memoryMb: 300 } }, "fly machine 'web': guest.memoryMb must be a multiple of 256, got 300"],
+    ["memory above the shared limit", { guest: { cpuKind: "shared", cpus: 1, memoryMb: 4096 } }, "guest.memoryMb must be between 256 and 2048 for 1 shared cpu(s)"],
+    ["memory below the performance minimum", { guest: { cpuKind: "performance", cpus: 1, memoryMb: 1024 } }, "guest.memoryMb must be between 2048 and 8192"],
+    ["3 cpus", { guest: { cpuKind: "shared", cpus: 3, memoryMb: 768 } }, "guest.cpus must be one of 1, 2, 4, 6, 8 for cpuKind shared, got 3"],
+    ["a region name", { region: "Frankfurt" }, "region must be a 3-letter lowercase Fly region code"],
+    ["no image", { image: "" }, "image is required"],
+    ["a bad machine name", { name: "Web_1" }, "name must be 1-63 lowercase letters"],
+    ["a yearly schedule", { schedule: "yearly" as MachineInputs["schedule"] }, "schedule must be one of hourly, daily, weekly, monthly, got \"yearly\""],
+    ["an unknown restart policy", { restart: { policy: "sometimes" as "no" } }, "restart.policy must be one of no, always, on-failure"],
+    ["a 30000s interval", { checks: { health: { type: "http", interval: "30000s", timeout: "5s" } } }, "checks.health.interval must be between 1s and 1h, got \"30000s\""],
+    ["a timeout longer than the interval", { checks: { health: { type: "tcp", interval: "10s", timeout: "20s" } } }, "checks.health.timeout must be between 1s and the interval (10s)"],
+    ["a duration that does not parse", { checks: { health: { type: "tcp", interval: "thirty" } } }, "checks.health.interval must be a duration"],
+    ["a 2h grace period", { checks: { health: { type: "tcp", gracePeriod: "2h" } } }, "checks.health.gracePeriod must be at most 1h"],
+  ])("refuses %s", async (_title, change, message) => {
+    const found = await reasons({ ...web, ...change });
+    expect(found.join("\n")).toContain(message);
+  });
+
+  it("refuses a bad autostop, port and handler inside services, naming the path", async () => {
+    const service = web.services?.[0];
+    if (!service) throw new Error("web has a service");
+    const found = await reasons({
+      ...web,
+      services: [{ ...service, autostop: "sometimes" as "off", internalPort: 70000, ports: [{ port: 443, handlers: ["https" as "http"] }] }],
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("services[0].autostop must be one of off, stop, suspend, got \"sometimes\""),
+        expect.stringContaining("services[0].internalPort must be between 1 and 65535, got 70000"),
+        expect.stringContaining("services[0].ports[0].handlers[0] must be one of http, tls, pg_tls, proxy_proto"),
+      ]),
+    );
+  });
+
+  it("leaves values unknown during preview alone", async () => {
+    const found = await reasons({ ...web, minSecretsVersion: unknownValue as unknown as number, mounts: [{ volume: unknownValue, path: "/data" }] });
+    expect(found).toEqual([]);
+  });
+});
+
+describe("machine diff()", () => {
+  it("is pure and reports no change for identical inputs", async () => {
+    const inputs = await checked(web);
+    const result = await provider.diff("m1", { ...inputs } as MachineOutputs, { ...inputs });
+    expect(result.changes).toBe(false);
+    expect(emu.calls).toEqual([]);
+  });
+
+  it.each<[string, Partial<MachineInputs>, string[], boolean | undefined]>([
+    ["memory", { guest: { cpuKind: "shared", cpus: 1, memoryMb: 1024 } }, [], undefined],
+    ["env", { env: { ENV: "prod" } }, [], undefined],
+    ["minSecretsVersion", { minSecretsVersion: 2 }, [], undefined],
+    ["region", { region: "fra" }, ["region"], true],
+    ["name", { name: "web2" }, ["name"], false],
+    ["appName", { appName: "draft-app-prod" }, ["appName"], false],
+  ])("a %s change", async (_title, change, replaces, deleteBeforeReplace) => {
+    const olds = await checked(web);
+    const result = await provider.diff("m1", olds as MachineOutputs, await checked({ ...web, ...change }));
+    expect(result.changes).toBe(true);
+    expect(result.replaces).toEqual(replaces);
+    if (deleteBeforeReplace !== undefined) expect(result.deleteBeforeReplace).toBe(deleteBeforeReplace);
+  });
+});
+
+describe("machine lifecycle", () => {
+  it("creates, reads, updates under a lease, and deletes tolerantly", async () => {
+    const outs = await create(web);
+    expect(outs.state).toBe("started");
+    expect(outs.machineId).toMatch(/^[0-9a-f]{14}$/);
+    expect(outs.privateIp).toMatch(/^fdaa:/);
+    const [createCall] = calls("Machines_create");
+    const sent = createCall.requestBody as { name: string; region: string; min_secrets_version: number; config: { metadata: Record<string, string> } };
+    expect(sent).toMatchObject({ name: "web", region: "ewr", min_secrets_version: 1 });
+    expect(sent.config.metadata).toEqual({ fly_platform_version: "v2", fly_process_group: "app" });
+    expect(liveMachine(outs.machineId).state).toBe("started");
+
+    // read() maps the live config back to the inputs shape, autostop false → "off" included.
+    const read = await provider.read(outs.machineId, outs);
+    expect(read.id).toBe(outs.machineId);
+    expect(read.props).toEqual(outs);
+    expect((await provider.diff(outs.machineId, read.props as MachineOutputs, await checked(web))).changes).toBe(false);
+
+    // A second apply with nothing changed: check and diff only, no write.
+    emu.resetCalls();
+    const again = await checked(web);
+    expect((await provider.diff(outs.machineId, outs, again)).changes).toBe(false);
+    expect(writes()).toEqual([]);
+
+    emu.resetCalls();
+    const news = await checked({ ...web, guest: { cpuKind: "shared", cpus: 1, memoryMb: 1024 }, env: { ENV: "stage", LOG_LEVEL: "DEBUG" }, minSecretsVersion: 2 });
+    const updated = (await provider.update(outs.machineId, outs, news)).outs as MachineOutputs;
+    expect(emu.calls.map((call) => call.operationId)).toEqual(
+      expect.arrayContaining(["Machines_create_lease", "Machines_show", "Machines_update", "Machines_wait", "Machines_release_lease"]),
+    );
+    const order = emu.calls.map((call) => call.operationId);
+    expect(order.indexOf("Machines_create_lease")).toBeLessThan(order.indexOf("Machines_update"));
+    expect(order.indexOf("Machines_update")).toBeLessThan(order.indexOf("Machines_release_lease"));
+    const [updateCall] = calls("Machines_update");
+    expect(updateCall.status).toBe(200);
+    expect(updateCall.requestBody).toMatchObject({ current_version: outs.version, min_secrets_version: 2, config: { guest: { memory_mb: 1024 } } });
+    const [waitCall] = calls("Machines_wait");
+    expect(waitCall.query).toMatchObject({ state: "started", version: updated.version });
+    const machine = liveMachine(outs.machineId);
+    expect(machine.state).toBe("started");
+    expect(machine.version).toBe(updated.version);
+    expect(updated.version).not.toBe(outs.version);
+    expect(machine.config.guest?.memory_mb).toBe(1024);
+    expect(machine.config.env).toEqual({ ENV: "stage", LOG_LEVEL: "DEBUG" });
+    expect(machine.minSecretsVersion).toBe(2);
+    expect(machine.lease).toBeUndefined();
+
+    emu.resetCalls();
+    await provider.delete(outs.machineId, updated);
+    expect(calls("Machines_delete")[0]?.query).toMatchObject({ force: "true" });
+    await provider.delete(outs.machineId, updated);
+    expect((await provider.read(outs.machineId, updated)).id).toBe("");
+  });
+
+  it("changes only provider options without touching the machine", async () => {
+    const outs = await create(web);
+    emu.resetCalls();
+    const news = await checked({ ...web, timeouts: { startSeconds: 20 }, waitForChecks: false });
+    expect((await provider.diff(outs.machineId, outs, news)).changes).toBe(true);
+    const updated = (await provider.update(outs.machineId, outs, news)).outs as MachineOutputs;
+    expect(updated.timeouts).toEqual({ startSeconds: 20 });
+    expect(emu.calls).toEqual([]);
+  });
+
+  it("creates a scheduled machine without waiting for it to start", async () => {
+    const outs = await create({
+      appName,
+      name: "news-ingestion-cron",
+      region: "ewr",
+      image,
+      schedule: "hourly",
+      guest: { cpuKind: "shared", cpus: 1, memoryMb: 512 },
+      init: { entrypoint: ["/app/.venv/bin/python"], cmd: ["-m", "app.cli.cron_runner"] },
+    });
+    expect(calls("Machines_wait")).toEqual([]);
+    expect(liveMachine(outs.machineId).config).toMatchObject({ schedule: "hourly", init: { entrypoint: ["/app/.venv/bin/python"] } });
+    const read = await provider.read(outs.machineId, outs);
+    expect((read.props as MachineOutputs).init).toEqual({ entrypoint: ["/app/.venv/bin/python"], cmd: ["-m", "app.cli.cron_runner"] });
+  });
+
+  it("adopts an existing machine by name without creating one", async () => {
+    const existing = await fly("POST", `/v1/apps/${appName}/machines`, {
+      name: "web",
+      region: "ewr",
+      config: { image, guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 } },
+    });
+    await expect(provider.create(await checked(web))).rejects.toThrow(/already exists.*adopt: true/);
+    emu.resetCalls();
+    const outs = (await provider.create(await checked({ ...web, adopt: true }))).outs as MachineOutputs;
+    expect(outs.machineId).toBe(existing.id);
+    expect(outs.adopted).toBe(true);
+    expect(calls("Machines_create")).toEqual([]);
+    // Its config differed, so adopting brought it to the declared one.
+    expect(liveMachine(outs.machineId).config.guest?.memory_mb).toBe(512);
+    expect(calls("Machines_update")).toHaveLength(1);
+  });
+});
+
+describe("machine faults", () => {
+  it("retries a 429 on create after Retry-After", async () => {
+    emu.faults.failNext("Machines_create", 1, { kind: "status", status: 429, retryAfterSeconds: 1 });
+    const outs = await create(web);
+    expect(calls("Machines_create").map((call) => call.status)).toEqual([429, 200]);
+    expect(emu.state.apps.get(appName)?.machines.size).toBe(1);
+    expect(outs.state).toBe("started");
+  });
+
+  it("does not repeat a create that failed with 500, and finds nothing to take over", async () => {
+    emu.faults.failNext("Machines_create", 1, { kind: "status", status: 500 });
+    await expect(create(web)).rejects.toThrow(/500/);
+    expect(calls("Machines_create")).toHaveLength(1);
+  });
+
+  it("retries GET after a 500 and after a dropped connection", async () => {
+    const outs = await create(web);
+    emu.resetCalls();
+    emu.faults.failNext("Machines_show", 1, { kind: "status", status: 500 });
+    emu.faults.failNext("Machines_show", 1, { kind: "drop" });
+    const read = await provider.read(outs.machineId, outs);
+    expect(read.id).toBe(outs.machineId);
+    expect(calls("Machines_show").map((call) => call.status)).toEqual([500, 0, 200]);
+  });
+
+  it("waits for a lease held by someone else, then updates", async () => {
+    const outs = await create(web);
+    emu.faults.holdLease(appName, outs.machineId, 400);
+    emu.resetCalls();
+    const updated = (await provider.update(outs.machineId, outs, await checked({ ...web, env: { ENV: "stage" } }))).outs as MachineOutputs;
+    expect(calls("Machines_create_lease").filter((call) => call.status === 409).length).toBeGreaterThan(0);
+    expect(liveMachine(outs.machineId).version).toBe(updated.version);
+  });
+
+  it("gives a clear error when the lease stays held past the timeout", async () => {
+    const outs = await create(web);
+    emu.faults.holdLease(appName, outs.machineId, 30_000);
+    const news = await checked({ ...web, env: { ENV: "stage" }, timeouts: { ...web.timeouts, leaseSeconds: 0.5 } });
+    await expect(provider.update(outs.machineId, outs, news)).rejects.toThrow(/lease currently held by .*gave up after/);
+    expect(calls("Machines_update")).toEqual([]);
+  });
+
+  it("fails create naming the failing health check, and still records the machine", async () => {
+    emu.faults.failHealthChecks(appName, true);
+    const error = await provider.create(await checked(web)).then(
+      () => undefined,
+      (reason: unknown) => reason as Error & { id?: string; properties?: MachineOutputs },
+    );
+    expect(error?.message).toMatch(/fly machine 'web' \([0-9a-f]+\) in app 'draft-app': health checks did not pass/);
+    expect(error?.message).toContain("servicecheck-00-http-8080: critical");
+    const machines = [...(emu.state.apps.get(appName)?.machines.values() ?? [])];
+    expect(machines).toHaveLength(1);
+    expect(error?.id).toBe(machines[0].id);
+    expect(error?.properties?.machineId).toBe(machines[0].id);
+
+    // The next run updates the recorded machine (Pulumi does after an init failure) and passes once healthy.
+    emu.faults.failHealthChecks(appName, false);
+    const outs = (await provider.update(machines[0].id, error?.properties as MachineOutputs, await checked({ ...web, env: { ENV: "fixed" } }))).outs as MachineOutputs;
+    expect(outs.state).toBe("started");
+  });
+});
