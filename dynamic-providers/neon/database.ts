@@ -1,0 +1,146 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Database as NeonDatabase } from "@neondatabase/api-client";
+import { changedFields, failures, type Failures } from "../core/check";
+import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
+import { checkNeonIds, isUnknown } from "./endpoint";
+
+/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 = 63 bytes; Neon refuses longer names. */
+export const maxIdentifierBytes = 63;
+
+/** A database or role name: non-empty, at most 63 bytes (UTF-8), no NUL. */
+export function checkPostgresName(problems: Failures, field: string, value: unknown): void {
+  if (isUnknown(value)) return;
+  if (typeof value !== "string" || value.length === 0) return problems.add(field, "is required (a PostgreSQL identifier)", value);
+  const bytes = Buffer.byteLength(value, "utf8");
+  if (bytes > maxIdentifierBytes) problems.add(field, `must be at most ${maxIdentifierBytes} bytes (PostgreSQL's identifier limit; this one has ${bytes})`, value);
+  else if (value.includes("\u0000")) problems.add(field, "must not contain a NUL character", value);
+}
+
+export interface DatabaseInputs {
+  projectId: string;
+  branchId: string;
+  name: string;
+  /** An existing role on the branch (a Neon Role resource, or the project's `<db>_owner`). */
+  ownerName: string;
+  /** Take over an existing database of this name instead of failing (the project's implicit database). */
+  adopt?: boolean;
+}
+
+export interface DatabaseOutputs extends DatabaseInputs {
+  databaseId: number;
+  adopted: boolean;
+}
+
+function outputs(inputs: DatabaseInputs, database: NeonDatabase, adopted: boolean): DatabaseOutputs {
+  return { ...inputs, name: database.name, ownerName: database.owner_name, databaseId: database.id, adopted };
+}
+
+function label(inputs: DatabaseInputs): string {
+  return `neon database '${inputs.name}' (branch '${inputs.branchId}' of project '${inputs.projectId}')`;
+}
+
+async function getDatabase(api: NeonApi, inputs: DatabaseInputs): Promise<NeonDatabase | undefined> {
+  return ignoreNeonNotFound(() =>
+    neonCall(() => api.getProjectBranchDatabase(inputs.projectId, inputs.branchId, inputs.name), { idempotent: true }).then((r) => r.database),
+  );
+}
+
+async function setOwner(api: NeonApi, inputs: DatabaseInputs): Promise<NeonDatabase> {
+  const result = await mutate(api, inputs.projectId, () =>
+    api.updateProjectBranchDatabase(inputs.projectId, inputs.branchId, inputs.name, { database: { owner_name: inputs.ownerName } }),
+  );
+  return result.database;
+}
+
+export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, DatabaseOutputs> = {
+  async check(_olds, news) {
+    const problems = failures("neon database", isUnknown(news.name) ? undefined : news.name);
+    checkNeonIds(problems, { ...news }, ["projectId", "branchId"]);
+    checkPostgresName(problems, "name", news.name);
+    checkPostgresName(problems, "ownerName", news.ownerName);
+    return { inputs: news, failures: problems.list };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = changedFields({ ...olds }, { ...news }, ["projectId", "branchId", "name"]);
+    const updates = changedFields({ ...olds }, { ...news }, ["ownerName", "adopt"]);
+    // Names are unique per branch: the old database must go before one of the same name is made elsewhere.
+    return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    const api = neonApi();
+    if (inputs.adopt) {
+      const existing = await getDatabase(api, inputs);
+      if (existing) {
+        const database = existing.owner_name === inputs.ownerName ? existing : await setOwner(api, inputs);
+        return { id: String(database.id), outs: outputs(inputs, database, true) };
+      }
+    }
+    try {
+      const result = await mutate(api, inputs.projectId, () =>
+        api.createProjectBranchDatabase(inputs.projectId, inputs.branchId, { database: { name: inputs.name, owner_name: inputs.ownerName } }),
+      );
+      return { id: String(result.database.id), outs: outputs(inputs, result.database, false) };
+    } catch (error) {
+      if (!inputs.adopt && isNeonStatus(error, 409)) {
+        throw new Error(
+          `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
+            "If it already exists (the project's first database does), set `adopt: true` to take it over.",
+        );
+      }
+      throw error;
+    }
+  },
+
+  async read(id, props) {
+    const known = props as DatabaseOutputs;
+    const database = await getDatabase(neonApi(), known);
+    if (!database) return { id: "" };
+    return { id, props: outputs(known, database, known.adopted ?? false) };
+  },
+
+  async update(_id, olds, news) {
+    const api = neonApi();
+    const database = news.ownerName !== olds.ownerName ? await setOwner(api, news) : await getDatabase(api, news);
+    if (!database) throw new Error(`${label(news)} no longer exists; run \`pulumi refresh\` to recreate it`);
+    return { outs: outputs(news, database, olds.adopted ?? false) };
+  },
+
+  async delete(_id, props) {
+    const api = neonApi();
+    await ignoreNeonNotFound(() =>
+      mutate(api, props.projectId, () => api.deleteProjectBranchDatabase(props.projectId, props.branchId, props.name), { idempotent: true }),
+    );
+  },
+};
+
+export interface DatabaseArgs {
+  /** The Neon project id. Changing it replaces the database. */
+  projectId: pulumi.Input<string>;
+  /** The branch holding the database. Changing it replaces the database. */
+  branchId: pulumi.Input<string>;
+  /** Database name, at most 63 bytes, e.g. `naluma_content` or `prefect_server`. Changing it replaces the database (its data is lost). */
+  name: pulumi.Input<string>;
+  /** The owning role; must exist on the branch (pass a Role's `name` so it is made first). */
+  ownerName: pulumi.Input<string>;
+  /**
+   * Take over an existing database of this name instead of failing: needed for the database Neon makes with the
+   * project (`neondb`, or the name given at project create). @default `false`
+   */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/** A database on a Neon branch (replaces the seed's `CREATE DATABASE prefect_server`). */
+export class Database extends pulumi.dynamic.Resource {
+  declare readonly projectId: pulumi.Output<string>;
+  declare readonly branchId: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly ownerName: pulumi.Output<string>;
+  declare readonly databaseId: pulumi.Output<number>;
+  declare readonly adopted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: DatabaseArgs, opts?: pulumi.CustomResourceOptions) {
+    super(databaseProvider, name, { ...args, databaseId: undefined, adopted: undefined }, opts, "neon", "Database");
+  }
+}

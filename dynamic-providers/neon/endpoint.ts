@@ -1,0 +1,283 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Endpoint as NeonEndpoint, EndpointType, EndpointUpdateRequest } from "@neondatabase/api-client";
+import { changedFields, failures, type Failures } from "../core/check";
+import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
+
+/** What the engine sends for a value that is not known yet (preview): checks skip it. */
+export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(value: unknown): boolean {
+  return value === unknownValue;
+}
+
+/** Neon object ids (projects, branches, endpoints): the spec's `^[a-z0-9-]{1,60}$`. */
+export const neonIdPattern = /^[a-z0-9-]{1,60}$/;
+
+/** check() rules every Neon resource shares: the ids it lives under and the `adopt` flag. */
+export function checkNeonIds(problems: Failures, news: Record<string, unknown>, fields: readonly string[]): void {
+  for (const field of fields) problems.pattern(field, news[field], neonIdPattern, "a Neon id (1-60 lowercase letters, digits or dashes)");
+  const adopt = news.adopt;
+  if (adopt !== undefined && !isUnknown(adopt) && typeof adopt !== "boolean") problems.add("adopt", "must be true or false", adopt);
+}
+
+export type EndpointKind = "read_write" | "read_only";
+const endpointKinds: readonly EndpointKind[] = ["read_write", "read_only"];
+
+export interface EndpointInputs {
+  projectId: string;
+  branchId: string;
+  /** check() fills in the default, `read_write`. */
+  type?: EndpointKind;
+  /** autoscaling_limit_min_cu; unset leaves Neon's project default. */
+  minCu?: number;
+  /** autoscaling_limit_max_cu; unset leaves Neon's project default. */
+  maxCu?: number;
+  /** suspend_timeout_seconds: 0 = Neon's default (300), -1 = never, else 60..604800. */
+  suspendTimeoutSeconds?: number;
+  /** Take over the branch's existing endpoint of this type instead of creating one. */
+  adopt?: boolean;
+}
+
+export interface EndpointOutputs extends EndpointInputs {
+  type: EndpointKind;
+  endpointId: string;
+  /** Direct (unpooled) host, e.g. `ep-cool-darkness-a1b2c3d4.us-east-2.aws.neon.tech`. */
+  host: string;
+  /** PgBouncer host: `-pooler` after the endpoint id, e.g. `ep-cool-darkness-a1b2c3d4-pooler.us-east-2.aws.neon.tech`. */
+  poolerHost: string;
+  proxyHost?: string;
+  regionId: string;
+  currentState: string;
+  /** True when create() took over an endpoint that already existed; delete() then leaves it in place. */
+  adopted: boolean;
+}
+
+const maxCuSpread = 8;
+
+/** Neon's pooled host: `-pooler` inserted after the endpoint id (the host's first label) [docs connect/connection-pooling]. */
+export function poolerHostOf(host: string): string {
+  const dot = host.indexOf(".");
+  return dot < 0 ? `${host}-pooler` : `${host.slice(0, dot)}-pooler${host.slice(dot)}`;
+}
+
+function checkComputeUnits(problems: Failures, field: string, value: unknown): boolean {
+  if (value === undefined || isUnknown(value)) return false;
+  const valid = typeof value === "number" && (value === 0.25 || Number.isInteger(value)) && value >= 0.25 && value <= 16;
+  if (!valid) problems.add(field, "must be 0.25 or a whole number of compute units from 1 to 16", value);
+  return valid;
+}
+
+function checkSuspend(problems: Failures, value: unknown): void {
+  if (value === undefined || isUnknown(value)) return;
+  const valid = typeof value === "number" && Number.isInteger(value) && (value === 0 || value === -1 || (value >= 60 && value <= 604_800));
+  if (!valid) problems.add("suspendTimeoutSeconds", "must be 0 (Neon's default), -1 (never suspend) or 60..604800 seconds", value);
+}
+
+function outputs(inputs: EndpointInputs, endpoint: NeonEndpoint, adopted: boolean): EndpointOutputs {
+  return {
+    ...inputs,
+    type: endpoint.type === "read_only" ? "read_only" : "read_write",
+    endpointId: endpoint.id,
+    host: endpoint.host,
+    poolerHost: poolerHostOf(endpoint.host),
+    proxyHost: endpoint.proxy_host,
+    regionId: endpoint.region_id,
+    currentState: endpoint.current_state,
+    adopted,
+  };
+}
+
+function label(inputs: { projectId: string; branchId: string; type?: string }): string {
+  return `neon endpoint (${inputs.type ?? "read_write"} on branch '${inputs.branchId}' of project '${inputs.projectId}')`;
+}
+
+/** The request fields for the settings this resource manages; only the ones the user set. */
+function settings(inputs: EndpointInputs): EndpointUpdateRequest["endpoint"] {
+  return {
+    ...(inputs.minCu !== undefined ? { autoscaling_limit_min_cu: inputs.minCu } : {}),
+    ...(inputs.maxCu !== undefined ? { autoscaling_limit_max_cu: inputs.maxCu } : {}),
+    ...(inputs.suspendTimeoutSeconds !== undefined ? { suspend_timeout_seconds: inputs.suspendTimeoutSeconds } : {}),
+  };
+}
+
+/** The settings from `wanted` that the live endpoint does not have yet. */
+function pendingSettings(wanted: EndpointInputs, live: NeonEndpoint): EndpointUpdateRequest["endpoint"] {
+  const all = settings(wanted);
+  return Object.fromEntries(
+    Object.entries(all).filter(([key, value]) => live[key as keyof NeonEndpoint] !== value),
+  ) as EndpointUpdateRequest["endpoint"];
+}
+
+function apiEndpointType(kind: EndpointKind): EndpointType {
+  const { EndpointType: types } = require("@neondatabase/api-client") as typeof import("@neondatabase/api-client");
+  return kind === "read_only" ? types.ReadOnly : types.ReadWrite;
+}
+
+async function getEndpoint(api: NeonApi, projectId: string, endpointId: string): Promise<NeonEndpoint> {
+  const response = await neonCall(() => api.getProjectEndpoint(projectId, endpointId), { idempotent: true });
+  return response.endpoint;
+}
+
+/** The branch's endpoint of this type; a branch has at most one read_write endpoint but may have many read_only. */
+async function findEndpoint(api: NeonApi, inputs: EndpointInputs & { type: EndpointKind }): Promise<NeonEndpoint | undefined> {
+  const response = await neonCall(() => api.listProjectBranchEndpoints(inputs.projectId, inputs.branchId), { idempotent: true });
+  const matches = response.endpoints.filter((endpoint) => endpoint.type === inputs.type);
+  if (matches.length > 1) {
+    throw new Error(
+      `${label(inputs)}: adopt found ${matches.length} ${inputs.type} endpoints (${matches.map((e) => e.id).join(", ")}); ` +
+        "adopt needs exactly one. Delete the extra endpoints or set `adopt: false` to create a new one.",
+    );
+  }
+  return matches[0];
+}
+
+async function configure(api: NeonApi, inputs: EndpointInputs, endpoint: NeonEndpoint): Promise<NeonEndpoint> {
+  const change = pendingSettings(inputs, endpoint);
+  if (Object.keys(change).length === 0) return endpoint;
+  const result = await mutate(api, inputs.projectId, () => api.updateProjectEndpoint(inputs.projectId, endpoint.id, { endpoint: change }));
+  return result.endpoint;
+}
+
+export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, EndpointOutputs> = {
+  async check(_olds, news) {
+    const problems = failures("neon endpoint", news.branchId);
+    checkNeonIds(problems, { ...news }, ["projectId", "branchId"]);
+    if (!isUnknown(news.type)) problems.oneOf("type", news.type, endpointKinds);
+    const minKnown = checkComputeUnits(problems, "minCu", news.minCu);
+    const maxKnown = checkComputeUnits(problems, "maxCu", news.maxCu);
+    if (minKnown && maxKnown && news.minCu !== undefined && news.maxCu !== undefined) {
+      if (news.maxCu < news.minCu) problems.add("maxCu", `must be at least minCu (${news.minCu})`, news.maxCu);
+      else if (news.maxCu - news.minCu > maxCuSpread) {
+        problems.add("maxCu", `must be at most ${maxCuSpread} compute units above minCu (${news.minCu})`, news.maxCu);
+      }
+    }
+    checkSuspend(problems, news.suspendTimeoutSeconds);
+    return { inputs: { ...news, type: news.type ?? "read_write" }, failures: problems.list };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = changedFields({ ...olds }, { ...news }, ["projectId", "branchId", "type"]);
+    const updates = changedFields({ ...olds }, { ...news }, ["minCu", "maxCu", "suspendTimeoutSeconds", "adopt"]);
+    return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+  },
+
+  async create(inputs) {
+    const api = neonApi();
+    const wanted = { ...inputs, type: inputs.type ?? "read_write" };
+    if (inputs.adopt) {
+      const existing = await findEndpoint(api, wanted);
+      if (existing) {
+        const endpoint = await configure(api, wanted, existing);
+        return { id: endpoint.id, outs: outputs(wanted, endpoint, true) };
+      }
+    }
+    let created: NeonEndpoint;
+    try {
+      const result = await mutate(api, inputs.projectId, () =>
+        api.createProjectEndpoint(inputs.projectId, {
+          endpoint: { branch_id: inputs.branchId, type: apiEndpointType(wanted.type), ...settings(inputs) },
+        }),
+      );
+      created = result.endpoint;
+    } catch (error) {
+      if (wanted.type === "read_write" && !inputs.adopt && isNeonStatus(error, 400, 409, 422)) {
+        throw new Error(
+          `${label(wanted)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
+            "A branch has at most one read_write endpoint and Neon makes one with the project (and with a branch created " +
+            "with endpoints); set `adopt: true` to take it over.",
+        );
+      }
+      throw error;
+    }
+    return { id: created.id, outs: outputs(wanted, await getEndpoint(api, inputs.projectId, created.id), false) };
+  },
+
+  async read(id, props) {
+    const known = props as EndpointOutputs;
+    const api = neonApi();
+    const endpoint = await ignoreNeonNotFound(() => getEndpoint(api, known.projectId, id));
+    if (!endpoint) return { id: "" };
+    // Settings the user left unset stay unset, so refresh shows drift only in what this resource manages.
+    const live: EndpointInputs = {
+      ...known,
+      projectId: endpoint.project_id,
+      branchId: endpoint.branch_id,
+      minCu: known.minCu !== undefined ? endpoint.autoscaling_limit_min_cu : undefined,
+      maxCu: known.maxCu !== undefined ? endpoint.autoscaling_limit_max_cu : undefined,
+      suspendTimeoutSeconds: known.suspendTimeoutSeconds !== undefined ? endpoint.suspend_timeout_seconds : undefined,
+    };
+    return { id, props: outputs(live, endpoint, known.adopted ?? false) };
+  },
+
+  async update(id, olds, news) {
+    const api = neonApi();
+    const endpoint = await configure(api, news, await getEndpoint(api, news.projectId, id));
+    return { outs: outputs(news, endpoint, olds.adopted ?? false) };
+  },
+
+  /**
+   * An adopted endpoint is released, not deleted: it was made by someone else (Neon makes the default branch's
+   * read_write endpoint with the project, a branch create may make one too), the default branch must keep its
+   * read_write compute, and the endpoint goes away with its branch or project.
+   */
+  async delete(id, props) {
+    if (props.adopted) return;
+    const api = neonApi();
+    await ignoreNeonNotFound(() => mutate(api, props.projectId, () => api.deleteProjectEndpoint(props.projectId, id), { idempotent: true }));
+  },
+};
+
+export interface EndpointArgs {
+  /** The Neon project id. Changing it replaces the endpoint. */
+  projectId: pulumi.Input<string>;
+  /** The branch the compute serves. Changing it replaces the endpoint. */
+  branchId: pulumi.Input<string>;
+  /** `read_write` or `read_only`; a branch has at most one `read_write`. Changing it replaces the endpoint. @default `"read_write"` */
+  type?: pulumi.Input<EndpointKind>;
+  /** Autoscaling minimum: 0.25 or a whole number of CU up to 16. @default the project's default (Neon: 0.25) */
+  minCu?: pulumi.Input<number>;
+  /** Autoscaling maximum: at least `minCu` and at most 8 CU above it. @default the project's default */
+  maxCu?: pulumi.Input<number>;
+  /** Scale-to-zero delay: `0` = Neon's default (300 s), `-1` = never suspend, else 60..604800. @default `0` */
+  suspendTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Take over the branch's existing endpoint of this `type` (picked by type, never the first endpoint listed) and
+   * configure it, instead of creating one. Needed for the default branch, whose read_write endpoint Neon creates with
+   * the project. An adopted endpoint is left in place when this resource is deleted. @default `false`
+   */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/** A Neon compute endpoint (the Postgres server a branch is reached through). */
+export class Endpoint extends pulumi.dynamic.Resource {
+  declare readonly projectId: pulumi.Output<string>;
+  declare readonly branchId: pulumi.Output<string>;
+  declare readonly type: pulumi.Output<EndpointKind>;
+  declare readonly endpointId: pulumi.Output<string>;
+  declare readonly host: pulumi.Output<string>;
+  declare readonly poolerHost: pulumi.Output<string>;
+  declare readonly proxyHost: pulumi.Output<string | undefined>;
+  declare readonly regionId: pulumi.Output<string>;
+  declare readonly currentState: pulumi.Output<string>;
+  declare readonly adopted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      endpointProvider,
+      name,
+      {
+        ...args,
+        endpointId: undefined,
+        host: undefined,
+        poolerHost: undefined,
+        proxyHost: undefined,
+        regionId: undefined,
+        currentState: undefined,
+        adopted: undefined,
+      },
+      opts,
+      "neon",
+      "Endpoint",
+    );
+  }
+}

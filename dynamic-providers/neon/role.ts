@@ -1,0 +1,149 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Role as NeonRole } from "@neondatabase/api-client";
+import { changedFields, failures } from "../core/check";
+import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
+import { checkPostgresName } from "./database";
+import { checkNeonIds, isUnknown } from "./endpoint";
+
+export interface RoleInputs {
+  projectId: string;
+  branchId: string;
+  name: string;
+  /** Take over an existing role of this name (the project's `<db>_owner`) and reveal its password. */
+  adopt?: boolean;
+  /** Any change resets the password (reset_password); the value itself means nothing. */
+  rotatePassword?: string;
+}
+
+export interface RoleOutputs extends RoleInputs {
+  /** Secret (additionalSecretOutputs). Never put into an error or log message. */
+  password: string;
+  adopted: boolean;
+}
+
+function label(inputs: RoleInputs): string {
+  return `neon role '${inputs.name}' (branch '${inputs.branchId}' of project '${inputs.projectId}')`;
+}
+
+async function getRole(api: NeonApi, inputs: RoleInputs): Promise<NeonRole | undefined> {
+  return ignoreNeonNotFound(() =>
+    neonCall(() => api.getProjectBranchRole(inputs.projectId, inputs.branchId, inputs.name), { idempotent: true }).then((r) => r.role),
+  );
+}
+
+/** Neon returns the password with create and reset_password; reveal_password is the fallback. */
+async function passwordOf(api: NeonApi, inputs: RoleInputs, role: NeonRole | undefined): Promise<string> {
+  if (role?.password) return role.password;
+  const revealed = await neonCall(() => api.getProjectBranchRolePassword(inputs.projectId, inputs.branchId, inputs.name), { idempotent: true });
+  return revealed.password;
+}
+
+export const roleProvider: pulumi.dynamic.ResourceProvider<RoleInputs, RoleOutputs> = {
+  async check(_olds, news) {
+    const problems = failures("neon role", isUnknown(news.name) ? undefined : news.name);
+    checkNeonIds(problems, { ...news }, ["projectId", "branchId"]);
+    checkPostgresName(problems, "name", news.name);
+    if (typeof news.name === "string" && (news.name.startsWith("pg_") || news.name === "public")) {
+      problems.add("name", "must not start with `pg_` or be `public` (PostgreSQL reserves them)", news.name);
+    }
+    const rotate = news.rotatePassword;
+    if (rotate !== undefined && !isUnknown(rotate) && typeof rotate !== "string") problems.add("rotatePassword", "must be a string", rotate);
+    return { inputs: news, failures: problems.list };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = changedFields({ ...olds }, { ...news }, ["projectId", "branchId", "name"]);
+    const updates = changedFields({ ...olds }, { ...news }, ["rotatePassword", "adopt"]);
+    return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    const api = neonApi();
+    const id = `${inputs.branchId}/${inputs.name}`;
+    if (inputs.adopt) {
+      const existing = await getRole(api, inputs);
+      if (existing) return { id, outs: { ...inputs, password: await passwordOf(api, inputs, undefined), adopted: true } };
+    }
+    try {
+      const result = await mutate(api, inputs.projectId, () =>
+        api.createProjectBranchRole(inputs.projectId, inputs.branchId, { role: { name: inputs.name } }),
+      );
+      return { id, outs: { ...inputs, password: await passwordOf(api, inputs, result.role), adopted: false } };
+    } catch (error) {
+      if (!inputs.adopt && isNeonStatus(error, 409)) {
+        throw new Error(
+          `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
+            "If it already exists (the project's `<db>_owner` does), set `adopt: true` to take it over.",
+        );
+      }
+      throw error;
+    }
+  },
+
+  /** Neon reveals passwords only on request; the stored one stays unless the role is gone. */
+  async read(id, props) {
+    const known = props as RoleOutputs;
+    const role = await getRole(neonApi(), known);
+    if (!role) return { id: "" };
+    return { id, props: { ...known, name: role.name } };
+  },
+
+  async update(_id, olds, news) {
+    const api = neonApi();
+    if (news.rotatePassword === olds.rotatePassword) {
+      return { outs: { ...news, password: olds.password, adopted: olds.adopted ?? false } };
+    }
+    const result = await mutate(api, news.projectId, () => api.resetProjectBranchRolePassword(news.projectId, news.branchId, news.name));
+    return { outs: { ...news, password: await passwordOf(api, news, result.role), adopted: olds.adopted ?? false } };
+  },
+
+  async delete(_id, props) {
+    const api = neonApi();
+    await ignoreNeonNotFound(() =>
+      mutate(api, props.projectId, () => api.deleteProjectBranchRole(props.projectId, props.branchId, props.name), { idempotent: true }),
+    );
+  },
+};
+
+export interface RoleArgs {
+  /** The Neon project id. Changing it replaces the role. */
+  projectId: pulumi.Input<string>;
+  /** The branch holding the role. Changing it replaces the role. */
+  branchId: pulumi.Input<string>;
+  /** Role name, at most 63 bytes, not `pg_…`. Changing it replaces the role (with a new password). */
+  name: pulumi.Input<string>;
+  /** Take over an existing role of this name (the project's `<db>_owner`) and reveal its password. @default `false` */
+  adopt?: pulumi.Input<boolean>;
+  /**
+   * Change this value (e.g. to a date) to reset the role's password; dependants that read `password` get the new one.
+   * @example `"2025-06-01"`
+   */
+  rotatePassword?: pulumi.Input<string>;
+}
+
+/**
+ * A Postgres role made through the Neon API, with its password as a secret output.
+ *
+ * WARNING: every role made through the Neon API, console or CLI is a member of `neon_superuser` and can read and
+ * write every table (neon.com/docs/manage/roles). Use Neon API roles for owners and admins only. Least-privilege
+ * roles such as the seed's `pipeline` and `migrations` are made with SQL by the PostgreSQL provider
+ * (dynamic-providers/postgres), not with this resource.
+ */
+export class Role extends pulumi.dynamic.Resource {
+  declare readonly projectId: pulumi.Output<string>;
+  declare readonly branchId: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly password: pulumi.Output<string>;
+  declare readonly adopted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: RoleArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      roleProvider,
+      name,
+      { ...args, password: undefined, adopted: undefined },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["password"] }),
+      "neon",
+      "Role",
+    );
+  }
+}
