@@ -55,7 +55,6 @@ function outputs(inputs: VolumeInputs, volume: FlyVolume, adopted: boolean): Vol
     sizeGb: volume.size_gb ?? inputs.sizeGb ?? 1,
     encrypted: volume.encrypted ?? inputs.encrypted ?? true,
     snapshotRetention: volume.snapshot_retention ?? inputs.snapshotRetention ?? 5,
-    autoBackupEnabled: volume.auto_backup_enabled ?? inputs.autoBackupEnabled,
     attachedMachineId: volume.attached_machine_id ?? "",
     zone: volume.zone ?? "",
     state: volume.state ?? "",

@@ -1,0 +1,211 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { machineProvider, type MachineInputs, type MachineOutputs } from "../../dynamic-providers/fly/machine";
+import { volumeProvider, type VolumeInputs, type VolumeOutputs } from "../../dynamic-providers/fly/volume";
+import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+
+const provider = volumeProvider as Required<pulumi.dynamic.ResourceProvider<VolumeInputs, VolumeOutputs>>;
+const machines = machineProvider as Required<pulumi.dynamic.ResourceProvider<MachineInputs, MachineOutputs>>;
+const appName = "prefect";
+const data: VolumeInputs = { appName, name: "prefect_data", region: "ewr", sizeGb: 1, timeouts: { detachSeconds: 3 } };
+
+let emu: FlyEmulator;
+
+async function fly(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${emu.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status).toBeLessThan(300);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+async function checked(news: VolumeInputs, olds: Partial<VolumeInputs> = {}): Promise<VolumeInputs> {
+  const result = await provider.check(olds as VolumeInputs, news);
+  expect(result.failures).toEqual([]);
+  return result.inputs as VolumeInputs;
+}
+
+async function create(news: VolumeInputs): Promise<VolumeOutputs> {
+  return (await provider.create(await checked(news))).outs as VolumeOutputs;
+}
+
+async function reasons(news: VolumeInputs, olds: Partial<VolumeInputs> = {}): Promise<string[]> {
+  return ((await provider.check(olds as VolumeInputs, news)).failures ?? []).map((failure) => failure.reason);
+}
+
+function calls(operationId: string): FlyEmulator["calls"] {
+  return emu.calls.filter((call) => call.operationId === operationId);
+}
+
+function liveVolume(id: string) {
+  return emu.state.apps.get(appName)?.volumes.get(id);
+}
+
+/** A started machine mounting the volume at /data. */
+async function mountedBy(volumeId: string): Promise<MachineOutputs> {
+  const inputs = (await machines.check({} as MachineInputs, {
+    appName,
+    name: "prefect-server",
+    region: "ewr",
+    image: "prefecthq/prefect:2-python3.11",
+    mounts: [{ volume: volumeId, path: "/data" }],
+    timeouts: { startSeconds: 10, leaseSeconds: 2 },
+  })).inputs as MachineInputs;
+  return (await machines.create(inputs)).outs as MachineOutputs;
+}
+
+beforeAll(async () => {
+  emu = await startFlyEmulator({ transitionMs: 10 });
+  process.env.FLY_API_URL = emu.url;
+  process.env.FLY_API_TOKEN = emu.token;
+});
+
+afterAll(async () => {
+  await emu.close();
+});
+
+beforeEach(async () => {
+  emu.faults.volumeDetachDelay(0);
+  await fly("POST", "/v1/apps", { name: appName, org_slug: "personal" });
+  emu.resetCalls();
+});
+
+afterEach(async () => {
+  await fetch(`${emu.url}/v1/apps/${appName}`, { method: "DELETE", headers: { authorization: `Bearer ${emu.token}` } });
+  emu.assertContract();
+});
+
+describe("volume check()", () => {
+  it("fills defaults", async () => {
+    expect(await checked({ appName, name: "data", region: "fra" })).toMatchObject({ sizeGb: 1, encrypted: true, snapshotRetention: 5 });
+  });
+
+  it.each<[string, Partial<VolumeInputs>, string]>([
+    ["a dash in the name", { name: "prefect-data" }, "fly volume 'prefect-data': name must be 1-30 lowercase letters, digits or underscores"],
+    ["a 31-character name", { name: "a".repeat(31) }, "name must be 1-30 lowercase letters"],
+    ["0 GB", { sizeGb: 0 }, "sizeGb must be between 1 and 500, got 0"],
+    ["501 GB", { sizeGb: 501 }, "sizeGb must be between 1 and 500, got 501"],
+    ["61 days of snapshots", { snapshotRetention: 61 }, "snapshotRetention must be between 1 and 60, got 61"],
+    ["a region name", { region: "Newark" }, "region must be a 3-letter lowercase Fly region code"],
+  ])("refuses %s", async (_title, change, message) => {
+    expect((await reasons({ ...data, ...change })).join("\n")).toContain(message);
+  });
+
+  it("refuses to shrink a volume, but allows any size for a replacement", async () => {
+    const olds = await checked({ ...data, sizeGb: 10 });
+    expect(await reasons({ ...data, sizeGb: 5 }, olds)).toEqual([
+      "fly volume 'prefect_data': sizeGb cannot shrink volume from 10 to 5 GB; Fly volumes only grow",
+    ]);
+    expect(await reasons({ ...data, sizeGb: 5, region: "fra" }, olds)).toEqual([]);
+  });
+});
+
+describe("volume diff()", () => {
+  it.each<[string, Partial<VolumeInputs>, boolean, string[]]>([
+    ["nothing", {}, false, []],
+    ["sizeGb", { sizeGb: 3 }, true, []],
+    ["snapshotRetention", { snapshotRetention: 7 }, true, []],
+    ["autoBackupEnabled", { autoBackupEnabled: false }, true, []],
+    ["region", { region: "fra" }, true, ["region"]],
+    ["name", { name: "other" }, true, ["name"]],
+    ["encrypted", { encrypted: false }, true, ["encrypted"]],
+    ["appName", { appName: "prefect-prod" }, true, ["appName"]],
+  ])("a change of %s", async (_title, change, changes, replaces) => {
+    const olds = await checked(data);
+    const result = await provider.diff("vol_x", olds as VolumeOutputs, await checked({ ...data, ...change }));
+    expect(result.changes).toBe(changes);
+    expect(result.replaces).toEqual(replaces);
+    expect(result.deleteBeforeReplace).toBe(false);
+    expect(emu.calls).toEqual([]);
+  });
+});
+
+describe("volume lifecycle", () => {
+  it("creates, reads, grows, updates settings and deletes tolerantly", async () => {
+    const outs = await create(data);
+    expect(outs.volumeId).toMatch(/^vol_/);
+    expect(calls("Volumes_create")[0]?.requestBody).toMatchObject({ name: "prefect_data", region: "ewr", size_gb: 1, encrypted: true, snapshot_retention: 5 });
+    expect(outs).toMatchObject({ sizeGb: 1, encrypted: true, snapshotRetention: 5, attachedMachineId: "", state: "created" });
+
+    const read = await provider.read(outs.volumeId, outs);
+    expect(read.props).toEqual(outs);
+    expect((await provider.diff(outs.volumeId, read.props as VolumeOutputs, await checked(data))).changes).toBe(false);
+
+    emu.resetCalls();
+    const news = await checked({ ...data, sizeGb: 3, snapshotRetention: 7 }, outs);
+    const updated = (await provider.update(outs.volumeId, outs, news)).outs as VolumeOutputs;
+    expect(calls("Volumes_extend")[0]?.requestBody).toEqual({ size_gb: 3 });
+    expect(calls("Volumes_update")[0]?.requestBody).toEqual({ snapshot_retention: 7 });
+    expect(updated).toMatchObject({ sizeGb: 3, snapshotRetention: 7 });
+    expect(liveVolume(outs.volumeId)).toMatchObject({ sizeGb: 3, snapshotRetention: 7 });
+
+    await provider.delete(outs.volumeId, updated);
+    expect(liveVolume(outs.volumeId)).toBeUndefined();
+    await provider.delete(outs.volumeId, updated);
+    expect((await provider.read(outs.volumeId, updated)).id).toBe("");
+  });
+
+  it("a second apply without changes writes nothing", async () => {
+    const outs = await create(data);
+    emu.resetCalls();
+    const news = await checked(data, outs);
+    expect((await provider.diff(outs.volumeId, outs, news)).changes).toBe(false);
+    expect(emu.calls.filter((call) => call.method !== "GET")).toEqual([]);
+  });
+
+  it("adopts the one volume of that name in that region", async () => {
+    const existing = await fly("POST", `/v1/apps/${appName}/volumes`, { name: "prefect_data", region: "ewr", size_gb: 1 });
+    emu.resetCalls();
+    const outs = (await provider.create(await checked({ ...data, adopt: true }))).outs as VolumeOutputs;
+    expect(outs.volumeId).toBe(existing.id);
+    expect(outs.adopted).toBe(true);
+    expect(calls("Volumes_create")).toEqual([]);
+
+    await fly("POST", `/v1/apps/${appName}/volumes`, { name: "prefect_data", region: "ewr", size_gb: 1 });
+    await expect(provider.create(await checked({ ...data, adopt: true }))).rejects.toThrow(/adopt found 2 volumes/);
+  });
+
+  it("waits while the volume is still bound after its machine is destroyed", async () => {
+    const volume = await create(data);
+    const machine = await mountedBy(volume.volumeId);
+    expect(liveVolume(volume.volumeId)?.attachedMachineId).toBe(machine.machineId);
+    emu.faults.volumeDetachDelay(600);
+    await machines.delete(machine.machineId, machine);
+    emu.resetCalls();
+    await provider.delete(volume.volumeId, volume);
+    const attempts = calls("Volume_delete");
+    expect(attempts.length).toBeGreaterThan(1);
+    expect(attempts[0].status).toBe(409);
+    expect(attempts[attempts.length - 1].status).toBe(200);
+    expect(liveVolume(volume.volumeId)).toBeUndefined();
+  });
+
+  it("gives a clear error when the volume stays bound past the timeout", async () => {
+    const volume = await create({ ...data, timeouts: { detachSeconds: 0.5 } });
+    const machine = await mountedBy(volume.volumeId);
+    await expect(provider.delete(volume.volumeId, volume)).rejects.toThrow(
+      new RegExp(`fly volume 'prefect_data' \\(${volume.volumeId}\\) in app 'prefect' could not be deleted within 1s: .*bound to machine: ${machine.machineId}.*Destroy the machine`),
+    );
+    await machines.delete(machine.machineId, machine);
+  });
+});
+
+describe("volume faults", () => {
+  it("retries a 429 on create after Retry-After", async () => {
+    emu.faults.failNext("Volumes_create", 1, { kind: "status", status: 429, retryAfterSeconds: 1 });
+    await create(data);
+    expect(calls("Volumes_create").map((call) => call.status)).toEqual([429, 200]);
+    expect(emu.state.apps.get(appName)?.volumes.size).toBe(1);
+  });
+
+  it("retries GET after a 500 and a dropped connection", async () => {
+    const outs = await create(data);
+    emu.resetCalls();
+    emu.faults.failNext("Volumes_get_by_id", 1, { kind: "status", status: 500 });
+    emu.faults.failNext("Volumes_get_by_id", 1, { kind: "drop" });
+    expect((await provider.read(outs.volumeId, outs)).id).toBe(outs.volumeId);
+    expect(calls("Volumes_get_by_id").map((call) => call.status)).toEqual([500, 0, 200]);
+  });
+});
