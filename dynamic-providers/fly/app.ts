@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { changedFields, failures } from "../core/check";
+import { changedFields, failures, isUnknown } from "../core/check";
+import { dynamicProvider } from "../core/provider";
 import { body, flyApi, ignoreNotFound, isStatus, waitForApp, type Schemas } from "./client";
 
 /** Fly app names: lowercase letters, digits and dashes, a DNS label (they become `<name>.fly.dev`). */
@@ -32,13 +33,14 @@ function outputs(inputs: AppInputs, app: Schemas["App"], adopted: boolean): AppO
   };
 }
 
-export const appProvider: pulumi.dynamic.ResourceProvider<AppInputs, AppOutputs> = {
+export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
   async check(_olds, news) {
-    const problems = failures("fly app", news.name);
-    problems.pattern("name", news.name, appNamePattern, appNameRule);
-    problems.pattern("orgSlug", news.orgSlug, /^[a-z0-9][a-z0-9-]*$/, "a Fly organization slug such as `personal`");
-    if (news.network !== undefined) problems.pattern("network", news.network, /^[a-z0-9][a-z0-9-]*$/, "a network name");
-    if (news.adopt !== undefined && typeof news.adopt !== "boolean") problems.add("adopt", "must be true or false", news.adopt);
+    // During preview a field fed by another resource's output arrives as the unknown marker: not checkable yet.
+    const problems = failures("fly app", isUnknown(news.name) ? undefined : news.name);
+    if (!isUnknown(news.name)) problems.pattern("name", news.name, appNamePattern, appNameRule);
+    if (!isUnknown(news.orgSlug)) problems.pattern("orgSlug", news.orgSlug, /^[a-z0-9][a-z0-9-]*$/, "a Fly organization slug such as `personal`");
+    if (news.network !== undefined && !isUnknown(news.network)) problems.pattern("network", news.network, /^[a-z0-9][a-z0-9-]*$/, "a network name");
+    if (news.adopt !== undefined && typeof news.adopt !== "boolean" && !isUnknown(news.adopt)) problems.add("adopt", "must be true or false", news.adopt);
     return { inputs: news, failures: problems.list };
   },
 
@@ -91,16 +93,16 @@ export const appProvider: pulumi.dynamic.ResourceProvider<AppInputs, AppOutputs>
     return { id, props: outputs(live, app, known.adopted ?? false) };
   },
 
-  async update(_id, _olds, news) {
+  async update(_id, olds, news) {
     const app = await waitForApp(flyApi(), news.name);
-    return { outs: outputs(news, app, false) };
+    return { outs: outputs(news, app, olds.adopted ?? false) };
   },
 
   async delete(id) {
     const api = flyApi();
     await ignoreNotFound(() => api.DELETE("/v1/apps/{app_name}", { params: { path: { app_name: id } } }));
   },
-};
+});
 
 export interface AppArgs {
   /** Fly app name (global across Fly), e.g. `naluma-content`. Changing it replaces the app. */

@@ -1,7 +1,7 @@
 import type { Client, Middleware } from "openapi-fetch";
 import { apiError, errorText, isApiError } from "../core/errors";
 import { envOr, requireEnv } from "../core/env";
-import { retryingFetch } from "../core/http";
+import { retryingFetch, type RetryingFetchOptions } from "../core/http";
 import { poll } from "../core/poll";
 import { sleep } from "../core/retry";
 import type { components, paths } from "./schema.gen";
@@ -16,15 +16,16 @@ export const defaultFlyApiUrl = "https://api.machines.dev";
 /**
  * A typed Machines API client. The token and base URL are read here, at call time, from FLY_API_TOKEN and
  * FLY_API_URL, so nothing secret is captured when Pulumi serializes a provider. Every non-2xx answer
- * becomes an ApiError naming the method, path, status and Fly's error text.
+ * becomes an ApiError naming the method, path, status and Fly's error text. `options.idempotent` is only
+ * for calls safe to repeat after a 5xx (secrets set).
  */
-export function flyApi(): FlyApi {
+export function flyApi(options: RetryingFetchOptions = {}): FlyApi {
   const createClient = (require("openapi-fetch") as typeof import("openapi-fetch")).default;
   const token = requireEnv("FLY_API_TOKEN", "set it to a Fly.io API token (`fly tokens create org`) before `pulumi up`");
   const client = createClient<paths>({
     baseUrl: envOr("FLY_API_URL", defaultFlyApiUrl).replace(/\/+$/, ""),
     headers: { Authorization: token.startsWith("FlyV1 ") ? token : `Bearer ${token}` },
-    fetch: retryingFetch(),
+    fetch: retryingFetch(options),
   });
   client.use(throwOnError);
   return client;
