@@ -1,0 +1,226 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { endpointProvider, poolerHostOf, type EndpointInputs, type EndpointOutputs } from "../../dynamic-providers/neon/endpoint";
+import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
+import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
+import { stopAllClusters } from "../emulators/postgres/cluster";
+
+const provider = {
+  check: endpointProvider.check!,
+  diff: endpointProvider.diff!,
+  create: endpointProvider.create,
+  read: endpointProvider.read!,
+  update: endpointProvider.update!,
+  delete: endpointProvider.delete!,
+};
+
+let emu: NeonEmulator;
+let projectId: string;
+let mainBranchId: string;
+let mainEndpointId: string;
+let devBranchId: string;
+
+const writes = () => emu.calls.filter((call) => call.method !== "GET");
+const operationIds = () => emu.calls.map((call) => call.operationId);
+const allOperationsFinished = () => emu.state.operations(projectId).every((op) => op.status === "finished");
+
+beforeAll(async () => {
+  emu = await startNeonEmulator({ operationMs: 100 });
+  process.env.NEON_API_URL = emu.url;
+  process.env.NEON_API_KEY = emu.apiKey;
+  const api = neonApi();
+  const { data } = await api.createProject({ project: { name: "naluma_content", region_id: "aws-eu-central-1" } });
+  projectId = data.project.id;
+  mainBranchId = data.branch.id;
+  mainEndpointId = data.endpoints[0].id;
+  await waitForOperations(api, projectId, data.operations);
+  const branch = await api.createProjectBranch(projectId, { branch: { name: "dev" } });
+  devBranchId = branch.data.branch.id;
+  await waitForOperations(api, projectId, branch.data.operations);
+});
+
+afterEach(() => emu.assertContract());
+
+afterAll(async () => {
+  await emu?.close();
+  await stopAllClusters();
+});
+
+async function checked(news: Partial<EndpointInputs>): Promise<EndpointInputs> {
+  const result = await provider.check({} as EndpointInputs, { projectId, branchId: devBranchId, ...news } as EndpointInputs);
+  expect(result.failures ?? []).toEqual([]);
+  return result.inputs as EndpointInputs;
+}
+
+describe("check", () => {
+  it.each([
+    { case: "minCu 0.3", news: { minCu: 0.3 }, field: "minCu", text: "0.3" },
+    { case: "maxCu 17", news: { maxCu: 17 }, field: "maxCu", text: "17" },
+    { case: "max − min > 8", news: { minCu: 1, maxCu: 10 }, field: "maxCu", text: "at most 8 compute units above minCu" },
+    { case: "max < min", news: { minCu: 4, maxCu: 2 }, field: "maxCu", text: "at least minCu" },
+    { case: "suspend 30", news: { suspendTimeoutSeconds: 30 }, field: "suspendTimeoutSeconds", text: "60..604800" },
+    { case: "type primary", news: { type: "primary" }, field: "type", text: "read_write, read_only" },
+    { case: "projectId missing", news: { projectId: undefined }, field: "projectId", text: "is required" },
+    { case: "adopt 'yes'", news: { adopt: "yes" }, field: "adopt", text: "true or false" },
+  ])("refuses $case naming the field", async ({ news, field, text }) => {
+    const result = await provider.check({} as EndpointInputs, { projectId: "p-1", branchId: "br-1", ...news } as unknown as EndpointInputs);
+    expect(result.failures).toHaveLength(1);
+    const [failure] = result.failures ?? [];
+    expect(failure.property).toBe(field);
+    expect(failure.reason).toMatch(/^neon endpoint 'br-1': /);
+    expect(failure.reason).toContain(field);
+    expect(failure.reason).toContain(text);
+  });
+
+  it("accepts Neon's limits and defaults type to read_write", async () => {
+    const result = await provider.check({} as EndpointInputs, { projectId: "p-1", branchId: "br-1", minCu: 0.25, maxCu: 8.25 - 0.25, suspendTimeoutSeconds: -1 });
+    expect(result.failures).toEqual([]);
+    expect(result.inputs).toMatchObject({ type: "read_write" });
+    for (const suspendTimeoutSeconds of [0, 60, 604_800]) {
+      expect((await provider.check({} as EndpointInputs, { projectId: "p", branchId: "b", suspendTimeoutSeconds })).failures).toEqual([]);
+    }
+  });
+
+  it("skips values unknown during preview", async () => {
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const result = await provider.check({} as EndpointInputs, { projectId: unknown, branchId: unknown, minCu: unknown } as unknown as EndpointInputs);
+    expect(result.failures).toEqual([]);
+  });
+});
+
+describe("diff (pure)", () => {
+  const olds: EndpointOutputs = {
+    projectId: "p",
+    branchId: "b",
+    type: "read_write",
+    minCu: 0.25,
+    maxCu: 1,
+    endpointId: "ep-x",
+    host: "ep-x.eu-central-1.aws.neon.tech",
+    poolerHost: "ep-x-pooler.eu-central-1.aws.neon.tech",
+    regionId: "aws-eu-central-1",
+    currentState: "active",
+    adopted: false,
+  };
+  const inputs: EndpointInputs = { projectId: "p", branchId: "b", type: "read_write", minCu: 0.25, maxCu: 1 };
+  it.each([
+    { change: {}, changes: false, replaces: [] },
+    { change: { maxCu: 2 }, changes: true, replaces: [] },
+    { change: { suspendTimeoutSeconds: -1 }, changes: true, replaces: [] },
+    { change: { branchId: "b2" }, changes: true, replaces: ["branchId"] },
+    { change: { projectId: "p2" }, changes: true, replaces: ["projectId"] },
+    { change: { type: "read_only" }, changes: true, replaces: ["type"] },
+  ])("$change → changes $changes, replaces $replaces", async ({ change, changes, replaces }) => {
+    const result = await provider.diff("ep-x", olds, { ...inputs, ...change } as EndpointInputs);
+    expect(result).toMatchObject({ changes, replaces });
+  });
+});
+
+describe("poolerHostOf", () => {
+  it("inserts -pooler after the endpoint id", () => {
+    expect(poolerHostOf("ep-cool-darkness-a1b2c3d4.us-east-2.aws.neon.tech")).toBe("ep-cool-darkness-a1b2c3d4-pooler.us-east-2.aws.neon.tech");
+  });
+});
+
+describe("lifecycle against the emulator", () => {
+  it("create, read, no-op diff, update max_cu, replace diff, delete twice", async () => {
+    const inputs = await checked({ minCu: 0.25, maxCu: 1, suspendTimeoutSeconds: 300 });
+    emu.resetCalls();
+    const created = await provider.create(inputs);
+    expect(allOperationsFinished()).toBe(true);
+    const outs = created.outs as EndpointOutputs;
+    expect(writes().map((call) => call.operationId)).toEqual(["createProjectEndpoint"]);
+    expect(writes()[0].requestBody).toEqual({
+      endpoint: { branch_id: devBranchId, type: "read_write", autoscaling_limit_min_cu: 0.25, autoscaling_limit_max_cu: 1, suspend_timeout_seconds: 300 },
+    });
+    expect(operationIds()).toContain("getProjectOperation");
+    const live = emu.state.endpoints(projectId).find((endpoint) => endpoint.id === created.id);
+    expect(live).toMatchObject({ branch_id: devBranchId, type: "read_write", autoscaling_limit_min_cu: 0.25, autoscaling_limit_max_cu: 1 });
+    expect(outs).toMatchObject({ endpointId: created.id, currentState: "active", adopted: false, regionId: "aws-eu-central-1" });
+    expect(outs.host).toBe(`${created.id}.eu-central-1.aws.neon.tech`);
+    expect(outs.poolerHost).toBe(`${created.id}-pooler.eu-central-1.aws.neon.tech`);
+    expect(outs.proxyHost).toBe("eu-central-1.aws.neon.tech");
+
+    emu.resetCalls();
+    const read = await provider.read(created.id, outs);
+    expect(read).toEqual({ id: created.id, props: outs });
+    expect(writes()).toEqual([]);
+
+    // A second `pulumi up` with nothing changed: check and diff, no write.
+    emu.resetCalls();
+    const again = await provider.check(inputs, { ...inputs });
+    expect((await provider.diff(created.id, outs, again.inputs as EndpointInputs)).changes).toBe(false);
+    expect(emu.calls).toEqual([]);
+
+    const news = await checked({ minCu: 0.25, maxCu: 2, suspendTimeoutSeconds: 300 });
+    expect(await provider.diff(created.id, outs, news)).toMatchObject({ changes: true, replaces: [] });
+    emu.resetCalls();
+    const updated = await provider.update(created.id, outs, news);
+    expect(allOperationsFinished()).toBe(true);
+    expect(writes().map((call) => [call.operationId, call.requestBody])).toEqual([["updateProjectEndpoint", { endpoint: { autoscaling_limit_max_cu: 2 } }]]);
+    expect(emu.state.endpoints(projectId).find((endpoint) => endpoint.id === created.id)?.autoscaling_limit_max_cu).toBe(2);
+    expect(updated.outs).toMatchObject({ maxCu: 2, endpointId: created.id });
+
+    // Drift made outside Pulumi shows on refresh.
+    const drift = await neonApi().updateProjectEndpoint(projectId, created.id, { endpoint: { autoscaling_limit_max_cu: 3 } });
+    await waitForOperations(neonApi(), projectId, drift.data.operations);
+    const drifted = await provider.read(created.id, updated.outs as EndpointOutputs);
+    expect(drifted.props).toMatchObject({ maxCu: 3 });
+
+    expect(await provider.diff(created.id, updated.outs as EndpointOutputs, { ...news, branchId: mainBranchId })).toMatchObject({
+      changes: true,
+      replaces: ["branchId"],
+    });
+
+    emu.resetCalls();
+    await provider.delete(created.id, updated.outs as EndpointOutputs);
+    expect(allOperationsFinished()).toBe(true);
+    expect(emu.state.endpoints(projectId).some((endpoint) => endpoint.id === created.id)).toBe(false);
+    await provider.delete(created.id, updated.outs as EndpointOutputs);
+    expect(writes().map((call) => [call.operationId, call.status])).toEqual([
+      ["deleteProjectEndpoint", 200],
+      ["deleteProjectEndpoint", 204],
+    ]);
+    expect(await provider.read(created.id, updated.outs as EndpointOutputs)).toEqual({ id: "" });
+  });
+
+  it("adopt takes over the project's own read_write endpoint by type, configures it and leaves it on delete", async () => {
+    expect(emu.state.endpoints(projectId).find((endpoint) => endpoint.id === mainEndpointId)?.autoscaling_limit_max_cu).not.toBe(3);
+    const inputs = await checked({ branchId: mainBranchId, maxCu: 3, adopt: true });
+    emu.resetCalls();
+    const created = await provider.create(inputs);
+    expect(created.id).toBe(mainEndpointId);
+    expect(created.outs).toMatchObject({ adopted: true, type: "read_write" });
+    expect(operationIds()).not.toContain("createProjectEndpoint");
+    expect(writes().map((call) => [call.operationId, call.requestBody])).toEqual([["updateProjectEndpoint", { endpoint: { autoscaling_limit_max_cu: 3 } }]]);
+    expect(allOperationsFinished()).toBe(true);
+
+    emu.resetCalls();
+    await provider.delete(created.id, created.outs as EndpointOutputs);
+    expect(emu.calls).toEqual([]);
+    expect(emu.state.endpoints(projectId).some((endpoint) => endpoint.id === mainEndpointId)).toBe(true);
+  });
+
+  it("adopt picks the endpoint by type, not the first one listed", async () => {
+    const readOnly = await provider.create(await checked({ branchId: mainBranchId, type: "read_only" }));
+    emu.resetCalls();
+    const adopted = await provider.create(await checked({ branchId: mainBranchId, type: "read_only", adopt: true }));
+    expect(adopted.id).toBe(readOnly.id);
+    const adoptedWrite = await provider.create(await checked({ branchId: mainBranchId, type: "read_write", adopt: true }));
+    expect(adoptedWrite.id).toBe(mainEndpointId);
+    expect(writes()).toEqual([]);
+    await provider.delete(readOnly.id, readOnly.outs as EndpointOutputs);
+  });
+
+  it("a second read_write endpoint without adopt fails with a hint to adopt", async () => {
+    await expect(provider.create(await checked({ branchId: mainBranchId }))).rejects.toThrow(/set `adopt: true`/);
+  });
+
+  it("retries 423 Locked and still creates", async () => {
+    emu.faults.failNext("createProjectEndpoint", 2, { kind: "status", status: 423 });
+    emu.resetCalls();
+    const created = await provider.create(await checked({ type: "read_only" }));
+    expect(emu.calls.filter((call) => call.operationId === "createProjectEndpoint").map((call) => call.status)).toEqual([423, 423, 201]);
+    expect(emu.state.endpoints(projectId).some((endpoint) => endpoint.id === created.id)).toBe(true);
+    await provider.delete(created.id, created.outs as EndpointOutputs);
+  });
+});
