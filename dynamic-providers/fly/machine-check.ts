@@ -1,16 +1,6 @@
-import { failures, parseDuration, type CheckFailure, type Failures } from "../core/check";
+import { failures, isUnknown, parseDuration, type CheckFailure, type Failures } from "../core/check";
 import { defaultGuest, defaultProcessGroup } from "./machine-config";
 import type { MachineCheck, MachineInputs, MachineService } from "./machine-types";
-
-/**
- * The value Pulumi puts in check() inputs for outputs not known yet during preview (a Volume's id, the
- * Secrets resource's version). Such values are validated on the real run, not now.
- */
-export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-export function isUnknown(value: unknown): boolean {
-  return value === unknownValue;
-}
 
 export const machineNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const regionPattern = /^[a-z]{3}$/;
@@ -25,7 +15,10 @@ const guestLimits = {
 const second = 1_000;
 const hour = 3_600_000;
 
-/** Validates and normalises Machine inputs; see MachineInputs for the rules each field follows. */
+/**
+ * Validates and normalises Machine inputs. Values still unknown during preview (a Volume's id, the Secrets
+ * resource's version) are checked on the real run instead.
+ */
 export function checkMachine(news: MachineInputs): { inputs: MachineInputs; failures: CheckFailure[] } {
   const problems = failures("fly machine", isUnknown(news.name) ? undefined : news.name);
   const known = (value: unknown): boolean => !isUnknown(value);

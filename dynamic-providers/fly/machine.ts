@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, sameValue } from "../core/check";
+import { dynamicProvider, withoutUndefined } from "../core/provider";
 import { isConnectionError } from "../core/retry";
 import {
   body,
@@ -65,7 +66,7 @@ function outputs(inputs: MachineInputs, machine: FlyMachine, adopted: boolean): 
  * the next `pulumi up` updates it (and waits again) instead of creating a second machine.
  */
 function initFailed(message: string, id: string, properties: MachineOutputs): Error {
-  return Object.assign(new Error(message), { id, properties, reasons: [message] });
+  return Object.assign(new Error(message), { id, properties: withoutUndefined(properties), reasons: [message] });
 }
 
 /** Scheduled and self-destroying machines run and exit on their own, so "started" is not a steady state. */
@@ -178,7 +179,7 @@ async function adoptMachine(api: FlyApi, inputs: MachineInputs, existing: FlyMac
   return updateMachine(api, inputs, machineId, true);
 }
 
-export const machineProvider: pulumi.dynamic.ResourceProvider<MachineInputs, MachineOutputs> = {
+export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
   async check(_olds, news) {
     return checkMachine(news);
   },
@@ -264,7 +265,7 @@ export const machineProvider: pulumi.dynamic.ResourceProvider<MachineInputs, Mac
       ),
     );
   },
-};
+});
 
 /** `T` with every field, at any depth, allowed to be a `pulumi.Input` (e.g. `mounts[0].volume = volume.volumeId`). */
 export type DeepInput<T> = [T] extends [string | number | boolean]

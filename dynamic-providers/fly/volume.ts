@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { changedFields, failures, type CheckFailure } from "../core/check";
+import { changedFields, failures, isUnknown, type CheckFailure } from "../core/check";
+import { dynamicProvider } from "../core/provider";
 import { sleep } from "../core/retry";
 import { body, flyApi, ignoreNotFound, isStatus, type FlyApi, type Schemas } from "./client";
-import { isUnknown, machineNamePattern, regionPattern } from "./machine-check";
+import { machineNamePattern, regionPattern } from "./machine-check";
 
 type FlyVolume = Schemas["Volume"];
 
@@ -111,7 +112,7 @@ export function checkVolume(olds: Partial<VolumeInputs>, news: VolumeInputs): { 
   return { inputs, failures: problems.list };
 }
 
-export const volumeProvider: pulumi.dynamic.ResourceProvider<VolumeInputs, VolumeOutputs> = {
+export const volumeProvider = dynamicProvider<VolumeInputs, VolumeOutputs>({
   async check(olds, news) {
     return checkVolume(olds ?? {}, news);
   },
@@ -203,7 +204,7 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<VolumeInputs, Volum
       }
     }
   },
-};
+});
 
 /** Brings a volume from `current` to `wanted`: extend to grow, PUT for snapshot settings. */
 async function applyChanges(api: FlyApi, current: VolumeInputs, wanted: VolumeInputs, volumeId: string): Promise<VolumeOutputs> {

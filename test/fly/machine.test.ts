@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { unknownValue } from "../../dynamic-providers/fly/machine-check";
+import { unknownValue } from "../../dynamic-providers/core/check";
 import { machineProvider, type MachineInputs, type MachineOutputs } from "../../dynamic-providers/fly/machine";
 import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
 
