@@ -1,0 +1,168 @@
+import * as pulumi from "@pulumi/pulumi";
+import { changedFields, failures, isUnknown } from "../core/check";
+import { dynamicProvider } from "../core/provider";
+import { appNamePattern } from "./app";
+import { body, flyApi, ignoreNotFound, type Schemas } from "./client";
+
+export const ipTypes = ["v4", "v6", "shared_v4", "private_v6"] as const;
+export type IpType = (typeof ipTypes)[number];
+
+export interface IpAddressInputs {
+  appName: string;
+  type: IpType;
+  /** Region code such as `fra`; "" (the default) allocates a global address. */
+  region?: string;
+  /** Custom private network; only for `private_v6`. */
+  network?: string;
+  /** Take over an existing address of the same type, region (and network) instead of allocating one. */
+  adopt?: boolean;
+}
+
+export interface IpAddressOutputs extends IpAddressInputs {
+  ip: string;
+  region: string;
+  shared: boolean;
+  adopted: boolean;
+}
+
+type Assignment = Schemas["IPAssignment"];
+
+/**
+ * The API does not say which type an assignment has, so it is told from what it does say: shared v4
+ * addresses carry `shared`, private v6 ones a network (null on every other type, BEHAVIOUR-NOTES "IPs")
+ * and an address in Fly's private fdaa::/16 range.
+ */
+export function typeOf(assignment: Assignment): IpType | undefined {
+  const { isIP } = require("node:net") as typeof import("node:net");
+  const ip = assignment.ip ?? "";
+  if (isIP(ip) === 4) return assignment.shared ? "shared_v4" : "v4";
+  if (isIP(ip) === 6) return assignment.network || /^fdaa:/i.test(ip) ? "private_v6" : "v6";
+  return undefined;
+}
+
+function networkOf(assignment: Assignment): string {
+  const name = assignment.network?.name ?? "";
+  return name === "default" ? "" : name;
+}
+
+function matches(inputs: IpAddressInputs, assignment: Assignment): boolean {
+  return (
+    typeOf(assignment) === inputs.type &&
+    (assignment.region ?? "") === (inputs.region ?? "") &&
+    (inputs.type !== "private_v6" || networkOf(assignment) === (inputs.network ?? ""))
+  );
+}
+
+function outputs(inputs: IpAddressInputs, assignment: Assignment, adopted: boolean): IpAddressOutputs {
+  return {
+    ...inputs,
+    ip: assignment.ip ?? "",
+    region: assignment.region ?? inputs.region ?? "",
+    shared: assignment.shared ?? inputs.type === "shared_v4",
+    adopted,
+  };
+}
+
+function label(inputs: Partial<IpAddressInputs>): string {
+  return `fly ip address (${inputs.type ?? "?"}) of app '${inputs.appName ?? "?"}'`;
+}
+
+async function listAssignments(appName: string): Promise<Assignment[] | undefined> {
+  const api = flyApi();
+  const listed = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}/ip_assignments", { params: { path: { app_name: appName } } })));
+  return listed ? (listed.ips ?? []) : undefined;
+}
+
+export const ipAddressProvider = dynamicProvider<IpAddressInputs, IpAddressOutputs>({
+  async check(_olds, news) {
+    const problems = failures("fly ip address", isUnknown(news.appName) ? undefined : news.appName);
+    if (!isUnknown(news.appName)) problems.pattern("appName", news.appName, appNamePattern, "a Fly app name");
+    if (!isUnknown(news.type)) problems.oneOf("type", news.type, ipTypes, true);
+    if (!isUnknown(news.region)) problems.pattern("region", news.region, /^[a-z]{3}$/, "a three-letter Fly region code such as `fra`, or empty for a global address", false);
+    if (news.network !== undefined && news.network !== "" && !isUnknown(news.network)) {
+      if (news.type !== "private_v6" && !isUnknown(news.type)) problems.add("network", `can only be set when type is private_v6 (type is ${String(news.type)})`, news.network);
+      else problems.pattern("network", news.network, /^[a-z0-9][a-z0-9-]*$/, "a network name");
+    }
+    if (news.adopt !== undefined && typeof news.adopt !== "boolean" && !isUnknown(news.adopt)) problems.add("adopt", "must be true or false", news.adopt);
+    // Normalised so that "" and an absent region or network never show up as a change.
+    const inputs: IpAddressInputs = { ...news, region: news.region ?? "" };
+    if (!inputs.network) delete inputs.network;
+    return { inputs, failures: problems.list };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = changedFields({ ...olds, region: olds.region ?? "" }, { ...news, region: news.region ?? "" }, ["appName", "type", "region", "network"]);
+    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
+  },
+
+  /** Allocating is not idempotent, so a 5xx is not retried; with `adopt` a lost answer is recovered on the next run. */
+  async create(inputs) {
+    if (inputs.adopt) {
+      const existing = ((await listAssignments(inputs.appName)) ?? []).find((assignment) => matches(inputs, assignment));
+      if (existing?.ip) return { id: existing.ip, outs: outputs(inputs, existing, true) };
+    }
+    const api = flyApi();
+    const created = await body(
+      api.POST("/v1/apps/{app_name}/ip_assignments", {
+        params: { path: { app_name: inputs.appName } },
+        body: { type: inputs.type, region: inputs.region || undefined, network: inputs.network || undefined },
+      }),
+    );
+    if (!created.ip) throw new Error(`${label(inputs)}: the API allocated no address (answer had no ip)`);
+    return { id: created.ip, outs: outputs(inputs, created, false) };
+  },
+
+  async read(id, props) {
+    const known: Partial<IpAddressOutputs> = props ?? {};
+    if (!known.appName) throw new Error(`fly ip address '${id}': the state lacks appName, so the address cannot be looked up`);
+    const assignment = ((await listAssignments(known.appName)) ?? []).find((candidate) => candidate.ip === id);
+    if (!assignment) return { id: "" };
+    const live: IpAddressInputs = {
+      appName: known.appName,
+      type: typeOf(assignment) ?? known.type ?? "v4",
+      region: assignment.region ?? "",
+      network: known.network,
+      adopt: known.adopt,
+    };
+    if (live.type === "private_v6" && networkOf(assignment) !== "") live.network = networkOf(assignment);
+    if (live.network === undefined) delete live.network;
+    if (live.adopt === undefined) delete live.adopt;
+    return { id, props: outputs(live, assignment, known.adopted ?? false) };
+  },
+
+  /** Releases the address by its text; an address (or app) already gone counts as done. */
+  async delete(id, props) {
+    const api = flyApi();
+    await ignoreNotFound(() => api.DELETE("/v1/apps/{app_name}/ip_assignments/{ip}", { params: { path: { app_name: props.appName, ip: id } } }));
+  },
+});
+
+export interface IpAddressArgs {
+  /** The Fly app that gets the address. */
+  appName: pulumi.Input<string>;
+  /**
+   * `v4` (dedicated, billed), `shared_v4`, `v6` or `private_v6` (Flycast). Changing it allocates a new address.
+   * @example `"shared_v4"`
+   */
+  type: pulumi.Input<IpType>;
+  /** Region code such as `fra`. @default `""` (global) */
+  region?: pulumi.Input<string>;
+  /** Private network for a `private_v6` address. @default the org's default network */
+  network?: pulumi.Input<string>;
+  /** Take over an address of the same type and region that was allocated by hand. @default `false` */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/** An IP address of a Fly app (`fly ips allocate-v4 --shared`, `fly ips allocate-v6 [--private]`). Any change replaces it. */
+export class IpAddress extends pulumi.dynamic.Resource {
+  declare readonly appName: pulumi.Output<string>;
+  declare readonly type: pulumi.Output<IpType>;
+  declare readonly ip: pulumi.Output<string>;
+  declare readonly region: pulumi.Output<string>;
+  declare readonly shared: pulumi.Output<boolean>;
+  declare readonly adopted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: IpAddressArgs, opts?: pulumi.CustomResourceOptions) {
+    super(ipAddressProvider, name, { ...args, ip: undefined, shared: undefined, adopted: undefined }, opts, "fly", "IpAddress");
+  }
+}
