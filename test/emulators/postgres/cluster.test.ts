@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { isPortClosed, startPostgresCluster, stopAllClusters } from "./cluster";
 
 async function query<T>(uri: string, sql: string): Promise<T[]> {
@@ -46,5 +48,27 @@ describe("postgres harness", () => {
     expect(await isPortClosed(copy.port)).toBe(true);
     expect(existsSync(parent.dataDir)).toBe(false);
     expect(existsSync(copy.dataDir)).toBe(false);
+  });
+
+  it("shuts a cluster down and removes its data when the process that started it is killed", async () => {
+    const child = spawn(process.execPath, ["--require", "tsx/cjs", join(__dirname, "fixtures", "orphan-cluster.ts")], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const started = await new Promise<{ port: number; dataDir: string }>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]) as { port: number; dataDir: string });
+      });
+      child.once("exit", (code) => reject(new Error(`fixture exited early with ${code}`)));
+    });
+    expect(await isPortClosed(started.port)).toBe(false);
+    child.kill("SIGKILL");
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (!(await isPortClosed(started.port)) || existsSync(started.dataDir))) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await isPortClosed(started.port)).toBe(true);
+    expect(existsSync(started.dataDir)).toBe(false);
   });
 });

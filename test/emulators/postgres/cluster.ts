@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,8 +28,13 @@ interface Paths {
   user?: { uid: number; gid: number };
 }
 
-const running = new Map<number, { child: ChildProcess; baseDir: string }>();
-let exitHookInstalled = false;
+interface Running {
+  server: ChildProcess;
+  /** Holds a pipe from this process; when the pipe closes (stop(), or this process dies) it shuts the server down. */
+  watchdog: ChildProcess;
+}
+
+const running = new Map<number, Running>();
 let cachedPaths: Paths | undefined;
 
 /** Debian installs one directory per major version; CI may have a different one than a developer machine. */
@@ -67,22 +72,6 @@ function findServerUser(): { uid: number; gid: number } | undefined {
 function paths(): Paths {
   cachedPaths ??= { bin: findBinDir(), user: findServerUser() };
   return cachedPaths;
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Last resort when a test process ends without stopping its clusters: a fast shutdown, then the temp dir.
-  process.on("exit", () => {
-    for (const { child, baseDir } of running.values()) {
-      try {
-        child.kill("SIGQUIT");
-      } catch {
-        // already gone
-      }
-      rmSync(baseDir, { recursive: true, force: true });
-    }
-  });
 }
 
 function freePort(): Promise<number> {
@@ -180,48 +169,65 @@ async function copyCluster(from: PostgresCluster, dataDir: string): Promise<void
   rmSync(join(dataDir, "standby.signal"), { force: true });
 }
 
-async function launch(baseDir: string, dataDir: string, port: number): Promise<ChildProcess> {
+async function launch(baseDir: string, dataDir: string, port: number): Promise<Running> {
   const { bin, user } = paths();
   const logFile = join(baseDir, "server.log");
   const args = ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${baseDir}`];
   for (const setting of SERVER_SETTINGS) args.push("-c", setting);
-  const child = spawn(join(bin, "postgres"), args, {
-    stdio: ["ignore", "pipe", "pipe"],
+  // Logs go straight to a file and the server is unref'd, so a running cluster never keeps this process alive.
+  const logFd = openSync(logFile, "a");
+  const server = spawn(join(bin, "postgres"), args, {
+    stdio: ["ignore", logFd, logFd],
     env: { ...process.env, LC_ALL: "C" },
     ...(user ? { uid: user.uid, gid: user.gid } : {}),
   });
-  const log = (d: Buffer) => appendFileSync(logFile, d);
-  child.stdout?.on("data", log);
-  child.stderr?.on("data", log);
+  closeSync(logFd);
+  server.unref();
+  // A test process can die without running any hook (killed worker, crash). The watchdog sees its stdin close then,
+  // asks for a fast shutdown (SIGINT), escalates to SIGQUIT after 10 s, and removes the temp dir.
+  const watchdog = spawn(
+    "sh",
+    [
+      "-c",
+      'read _; kill -INT "$1" 2>/dev/null; i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; kill -QUIT "$1" 2>/dev/null; rm -rf "$2"',
+      "watchdog",
+      String(server.pid),
+      baseDir,
+    ],
+    { stdio: ["pipe", "ignore", "ignore"], detached: true },
+  );
+  watchdog.unref();
+  const started: Running = { server, watchdog };
   let exited = false;
-  child.once("exit", () => (exited = true));
+  server.once("exit", () => (exited = true));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (exited) {
       const text = existsSync(logFile) ? spawnSync("tail", ["-n", "20", logFile], { encoding: "utf8" }).stdout : "";
+      await shutdown(started);
       throw new Error(`postgres harness: server on port ${port} exited during startup:\n${text}`);
     }
     if (await canConnect(port)) {
       const ready = spawnSync(join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port), "-t", "1"], { encoding: "utf8" });
-      if (ready.status === 0) return child;
+      if (ready.status === 0) return started;
     }
     await sleep(50);
   }
-  child.kill("SIGQUIT");
+  await shutdown(started);
   throw new Error(`postgres harness: server on port ${port} did not accept connections within 30 s`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+function exitOf(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill("SIGQUIT"), 10_000);
-    child.once("exit", () => {
-      clearTimeout(force);
-      resolve();
-    });
-    // SIGINT is PostgreSQL's "fast" shutdown: disconnects clients instead of waiting for them.
-    child.kill("SIGINT");
-  });
+  child.ref();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+/** Closing the watchdog's stdin runs its shutdown and temp dir removal; both processes are awaited. */
+async function shutdown({ server, watchdog }: Running): Promise<void> {
+  const done = Promise.all([exitOf(server), exitOf(watchdog)]);
+  watchdog.stdin?.end();
+  await done;
 }
 
 /**
@@ -230,7 +236,6 @@ function stopChild(child: ChildProcess): Promise<void> {
  */
 export async function startPostgresCluster(opts: StartPostgresClusterOptions = {}): Promise<PostgresCluster> {
   const { user } = paths();
-  installExitHook();
   const baseDir = mkdtempSync(join(tmpdir(), "pg-harness-"));
   chownTree(baseDir, user);
   const dataDir = join(baseDir, "data");
@@ -243,24 +248,24 @@ export async function startPostgresCluster(opts: StartPostgresClusterOptions = {
     rmSync(baseDir, { recursive: true, force: true });
     throw error;
   }
-  let child: ChildProcess | undefined;
+  let started: Running | undefined;
   let port = 0;
   let lastError: unknown;
   // Another process can take the free port between the probe and the bind; a new port fixes that.
-  for (let attempt = 0; attempt < 3 && !child; attempt++) {
+  for (let attempt = 0; attempt < 3 && !started; attempt++) {
     port = await freePort();
     try {
-      child = await launch(baseDir, dataDir, port);
+      started = await launch(baseDir, dataDir, port);
     } catch (error) {
       lastError = error;
     }
   }
-  if (!child) {
+  if (!started) {
     rmSync(baseDir, { recursive: true, force: true });
     throw lastError;
   }
-  const server = child;
-  running.set(port, { child: server, baseDir });
+  const processes = started;
+  running.set(port, processes);
   let stopping: Promise<void> | undefined;
   return {
     host: "127.0.0.1",
@@ -272,7 +277,7 @@ export async function startPostgresCluster(opts: StartPostgresClusterOptions = {
       return `postgresql://${encodeURIComponent(superuser)}:${encodeURIComponent(superuserPassword)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
     },
     stop() {
-      stopping ??= stopChild(server).then(() => {
+      stopping ??= shutdown(processes).then(() => {
         running.delete(port);
         rmSync(baseDir, { recursive: true, force: true });
       });
@@ -283,12 +288,10 @@ export async function startPostgresCluster(opts: StartPostgresClusterOptions = {
 
 /** Safety net for afterAll hooks: stops every cluster this process started and has not stopped yet. */
 export async function stopAllClusters(): Promise<void> {
-  const entries = [...running.entries()];
   await Promise.all(
-    entries.map(async ([port, { child, baseDir }]) => {
-      await stopChild(child);
+    [...running.entries()].map(async ([port, processes]) => {
+      await shutdown(processes);
       running.delete(port);
-      rmSync(baseDir, { recursive: true, force: true });
     }),
   );
 }
