@@ -1,0 +1,36 @@
+/**
+ * `npm run bench`: prints API call counts (reads, writes) and our own wall time against the emulators,
+ * and the byte size of each serialized provider. Figures, not assertions: tests never time things.
+ */
+import { serializeProviders } from "../test/harness/serialize";
+import { benchFly } from "./fly";
+import { printTable, type Figures } from "./measure";
+
+const serializedResources = [
+  { module: "dynamic-providers/fly/app", exportName: "App", props: { name: "bench", orgSlug: "personal" } },
+  { module: "dynamic-providers/fly/machine", exportName: "Machine", props: { appName: "bench", name: "m", region: "fra", image: "nginx" } },
+  { module: "dynamic-providers/fly/secrets", exportName: "Secrets", props: { appName: "bench", values: { A: "b" } } },
+  { module: "dynamic-providers/fly/volume", exportName: "Volume", props: { appName: "bench", name: "data", region: "fra" } },
+  { module: "dynamic-providers/fly/ip-address", exportName: "IpAddress", props: { appName: "bench", type: "v6" } },
+  { module: "dynamic-providers/fly/certificate", exportName: "Certificate", props: { appName: "bench", hostname: "a.example.com" } },
+  { module: "dynamic-providers/fly/deploy-token", exportName: "DeployToken", props: { appName: "bench" } },
+];
+
+async function main(): Promise<void> {
+  const figures: Figures[] = [...(await benchFly())];
+  printTable(
+    "API calls and our own time (emulators, instant transitions)",
+    figures.map((row) => ({ phase: row.phase, reads: row.reads, writes: row.writes, "ms": row.ms })),
+  );
+
+  const serialized = await serializeProviders(serializedResources.map((resource) => ({ ...resource, name: resource.exportName })));
+  printTable(
+    "Serialized provider size (the __provider string stored in state)",
+    Object.entries(serialized).map(([name, resource]) => ({ resource: resource.type || name, bytes: Buffer.byteLength(resource.provider) })),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
