@@ -1,0 +1,261 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Branch as NeonBranch, BranchUpdateRequest } from "@neondatabase/api-client";
+import { changedFields, failures, isUnknown } from "../core/check";
+import { dynamicProvider } from "../core/provider";
+import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
+
+/** Neon object ids (projects, branches): the spec's `^[a-z0-9-]{1,60}$`. */
+const neonIdPattern = /^[a-z0-9-]{1,60}$/;
+const neonIdRule = "a Neon id (1-60 lowercase letters, digits or dashes)";
+
+export interface BranchInputs {
+  projectId: string;
+  /** Branch name, unique within the project, e.g. `staging`. */
+  name: string;
+  /** Parent branch id; unset means the project's default branch (resolved at create). */
+  parentId?: string;
+  /** check() fills in `false`. */
+  protected?: boolean;
+  /**
+   * A trigger: when this changes to a new value, update() resets the branch to its parent's latest state
+   * (restoreProjectBranch). The branch id and its endpoints stay, so connection strings do not change.
+   */
+  resetFromParent?: string;
+  /** Take over an existing branch of this name instead of creating one. */
+  adopt?: boolean;
+}
+
+export interface BranchOutputs extends BranchInputs {
+  branchId: string;
+  /** The parent branch id Neon reports (the default branch's id when none was given). */
+  parentId?: string;
+  protected: boolean;
+  /** When the branch was last reset from its parent (ISO 8601), if ever. */
+  resetAt?: string;
+  logicalSize?: number;
+  /** The project's default branch: Neon refuses to delete it, so delete() releases it instead. */
+  isDefault: boolean;
+  /** True when create() took over a branch that already existed. */
+  adopted: boolean;
+}
+
+function label(inputs: { projectId?: unknown; name?: unknown }): string {
+  return `neon branch '${String(inputs.name)}' (project '${String(inputs.projectId)}')`;
+}
+
+function outputs(inputs: BranchInputs, branch: NeonBranch, extra: { adopted: boolean; resetAt?: string }): BranchOutputs {
+  return {
+    ...inputs,
+    name: branch.name,
+    branchId: branch.id,
+    parentId: branch.parent_id ?? inputs.parentId,
+    protected: branch.protected,
+    resetAt: branch.last_reset_at ?? extra.resetAt,
+    logicalSize: branch.logical_size,
+    isDefault: branch.default,
+    adopted: extra.adopted,
+  };
+}
+
+async function getBranch(api: NeonApi, projectId: string, branchId: string): Promise<NeonBranch> {
+  const response = await neonCall(() => api.getProjectBranch(projectId, branchId), { idempotent: true });
+  return response.branch;
+}
+
+/** The branch of exactly this name (listProjectBranches' `search` matches substrings of names and ids). */
+async function findBranch(api: NeonApi, projectId: string, name: string): Promise<NeonBranch | undefined> {
+  const response = await neonCall(() => api.listProjectBranches({ projectId, search: name }), { idempotent: true });
+  return response.branches.find((branch) => branch.name === name);
+}
+
+/** PATCH with only the fields that differ: Neon answers 400 "cannot set branch to the same name" otherwise. */
+function branchChanges(current: { name: string; protected?: boolean }, wanted: BranchInputs): BranchUpdateRequest["branch"] {
+  const change: BranchUpdateRequest["branch"] = {};
+  if (current.name !== wanted.name) change.name = wanted.name;
+  if ((current.protected ?? false) !== (wanted.protected ?? false)) change.protected = wanted.protected ?? false;
+  return change;
+}
+
+async function patchBranch(api: NeonApi, projectId: string, branchId: string, change: BranchUpdateRequest["branch"]): Promise<NeonBranch | undefined> {
+  if (Object.keys(change).length === 0) return undefined;
+  return (await mutate(api, projectId, () => api.updateProjectBranch(projectId, branchId, { branch: change }))).branch;
+}
+
+/** True when `news` asks for a reset: a trigger value that is set and differs from the last one applied. */
+function resetRequested(olds: { resetFromParent?: string }, news: { resetFromParent?: string }): boolean {
+  return news.resetFromParent !== undefined && news.resetFromParent !== olds.resetFromParent;
+}
+
+export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
+  async check(_olds, news) {
+    const problems = failures("neon branch", isUnknown(news.name) ? undefined : news.name);
+    if (!isUnknown(news.projectId)) problems.pattern("projectId", news.projectId, neonIdPattern, neonIdRule);
+    if (!isUnknown(news.name)) {
+      if (typeof news.name !== "string" || news.name.trim().length === 0 || news.name.length > 256) {
+        problems.add("name", "is required (1 to 256 characters)", news.name);
+      }
+    }
+    if (news.parentId !== undefined && !isUnknown(news.parentId)) problems.pattern("parentId", news.parentId, neonIdPattern, neonIdRule);
+    for (const field of ["protected", "adopt"] as const) {
+      const value = news[field];
+      if (value !== undefined && !isUnknown(value) && typeof value !== "boolean") problems.add(field, "must be true or false", value);
+    }
+    if (news.resetFromParent !== undefined && !isUnknown(news.resetFromParent) && typeof news.resetFromParent !== "string") {
+      problems.add("resetFromParent", "must be a string (any new value triggers a reset)", news.resetFromParent);
+    }
+    return { inputs: { ...news, protected: news.protected ?? false }, failures: problems.list };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = changedFields({ ...olds }, { ...news }, ["projectId"]);
+    // An unset parentId means "the default branch", which create() resolved and stored: only an explicit,
+    // different parent replaces the branch.
+    if (news.parentId !== undefined && news.parentId !== olds.parentId) replaces.push("parentId");
+    const updates = changedFields({ ...olds }, { protected: false, ...news }, ["name", "protected"]);
+    if (resetRequested(olds, news)) updates.push("resetFromParent");
+    // Names are unique per project, so the old branch must go before its replacement can take the name.
+    return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    const api = neonApi();
+    if (inputs.adopt) {
+      const existing = await findBranch(api, inputs.projectId, inputs.name);
+      if (existing) {
+        if (inputs.parentId !== undefined && existing.parent_id !== inputs.parentId) {
+          throw new Error(
+            `${label(inputs)}: adopt found branch ${existing.id} with parent '${existing.parent_id ?? "none"}', ` +
+              `but parentId is '${inputs.parentId}'; set parentId to match or leave it unset`,
+          );
+        }
+        const patched = await patchBranch(api, inputs.projectId, existing.id, branchChanges({ name: existing.name, protected: existing.protected }, inputs));
+        return { id: existing.id, outs: outputs(inputs, patched ?? existing, { adopted: true }) };
+      }
+    }
+    let branch: NeonBranch;
+    try {
+      // No endpoint: computes are their own resource (neon:Endpoint). mutate() waits for create_branch.
+      const result = await mutate(api, inputs.projectId, () =>
+        api.createProjectBranch(inputs.projectId, {
+          branch: {
+            name: inputs.name,
+            ...(inputs.parentId !== undefined ? { parent_id: inputs.parentId } : {}),
+            protected: inputs.protected ?? false,
+          },
+        }),
+      );
+      branch = result.branch;
+    } catch (error) {
+      if (!inputs.adopt && isNeonStatus(error, 409)) {
+        throw new Error(
+          `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
+            "Branch names are unique per project; if this branch was made by hand, set `adopt: true` to take it over.",
+        );
+      }
+      throw error;
+    }
+    return { id: branch.id, outs: outputs(inputs, branch, { adopted: false }) };
+  },
+
+  async read(id, props) {
+    const known = props as BranchOutputs;
+    const api = neonApi();
+    const branch = await ignoreNeonNotFound(() => getBranch(api, known.projectId, id));
+    if (!branch) return { id: "" };
+    return { id, props: outputs(known, branch, { adopted: known.adopted ?? false, resetAt: known.resetAt }) };
+  },
+
+  async update(id, olds, news) {
+    const api = neonApi();
+    const reset = resetRequested(olds, news);
+    // Refuse before changing anything, so an update is not half applied.
+    if (reset && news.protected) {
+      throw new Error(
+        `${label(news)}: resetFromParent changed, but a protected branch cannot be reset; set \`protected: false\` first ` +
+          "(or in the same update) to reset it",
+      );
+    }
+    await patchBranch(api, news.projectId, id, branchChanges({ name: olds.name, protected: olds.protected }, news));
+    let resetAt = olds.resetAt;
+    if (reset) {
+      const parentId = olds.parentId;
+      if (!parentId) throw new Error(`${label(news)}: resetFromParent changed, but the branch has no parent (a root branch cannot be reset from one)`);
+      // Restores the branch in place to the parent's head: same branch id, same endpoints and connection strings.
+      const result = await mutate(api, news.projectId, () => api.restoreProjectBranch(news.projectId, id, { source_branch_id: parentId }));
+      resetAt = result.branch.last_reset_at ?? new Date().toISOString();
+    }
+    const live = await getBranch(api, news.projectId, id);
+    return { outs: outputs({ ...news, parentId: olds.parentId }, live, { adopted: olds.adopted ?? false, resetAt }) };
+  },
+
+  /**
+   * A protected branch is not unprotected behind the user's back: delete() refuses and says so. The project's
+   * default branch (only reachable here through `adopt`) is released, not deleted: Neon refuses to delete it.
+   */
+  async delete(id, props) {
+    if (props.isDefault) return;
+    const api = neonApi();
+    if (props.protected) {
+      const live = await ignoreNeonNotFound(() => getBranch(api, props.projectId, id));
+      if (!live) return;
+      if (live.protected) {
+        throw new Error(`${label(props)} is protected and cannot be deleted; set \`protected: false\` and apply first, then delete it`);
+      }
+    }
+    await ignoreNeonNotFound(() =>
+      mutate(api, props.projectId, () => api.deleteProjectBranch({ projectId: props.projectId, branchId: id }), { idempotent: true }),
+    );
+  },
+});
+
+export interface BranchArgs {
+  /** The Neon project id. Changing it replaces the branch. */
+  projectId: pulumi.Input<string>;
+  /** Branch name, unique in the project, e.g. `staging`. Changed in place (renamed). */
+  name: pulumi.Input<string>;
+  /** Parent branch id. Changing it replaces the branch. @default the project's default branch */
+  parentId?: pulumi.Input<string>;
+  /** Protected branches cannot be deleted or reset. @default `false` */
+  protected?: pulumi.Input<boolean>;
+  /**
+   * Reset trigger: set it to a new value (a date, a counter) to reset the branch to its parent's current data.
+   * The branch keeps its id and endpoints, so connection strings stay the same. Replaces the console's
+   * delete-and-recreate "staging reset".
+   */
+  resetFromParent?: pulumi.Input<string>;
+  /** Take over the existing branch of this name instead of failing. @default `false` */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/** A Neon branch (no compute: add a neon:Endpoint for it). */
+export class Branch extends pulumi.dynamic.Resource {
+  declare readonly projectId: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly branchId: pulumi.Output<string>;
+  declare readonly parentId: pulumi.Output<string | undefined>;
+  declare readonly protected: pulumi.Output<boolean>;
+  declare readonly resetAt: pulumi.Output<string | undefined>;
+  declare readonly logicalSize: pulumi.Output<number | undefined>;
+  declare readonly isDefault: pulumi.Output<boolean>;
+  declare readonly adopted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: BranchArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      branchProvider,
+      name,
+      {
+        ...args,
+        parentId: args.parentId,
+        protected: args.protected,
+        branchId: undefined,
+        resetAt: undefined,
+        logicalSize: undefined,
+        isDefault: undefined,
+        adopted: undefined,
+      },
+      opts,
+      "neon",
+      "Branch",
+    );
+  }
+}
