@@ -176,6 +176,62 @@ describe("Neon emulator with the real @neondatabase/api-client", () => {
     expect(await query(childUri, "SELECT to_regclass('scratch') AS t")).toEqual([{ t: null }]);
     expect(emulator.violations).toEqual([]);
   });
+
+  it("serves the remaining operations within the spec: settings, endpoints, databases, roles, protection", async () => {
+    const settled = async <T>(call: Promise<T>): Promise<T> => {
+      const result = await call;
+      await waitForOperations(api, projectId);
+      return result;
+    };
+    const allowed = { ips: ["203.0.113.0/24", "198.51.100.7"], protected_branches_only: true };
+    await api.updateProject(projectId, { project: { settings: { allowed_ips: allowed }, history_retention_seconds: 3600 } });
+    const project = (await api.getProject(projectId)).data.project;
+    expect(project.settings?.allowed_ips).toEqual(allowed);
+    expect(project.history_retention_seconds).toBe(3600);
+    expect((await errorOf(api.updateProject(projectId, { project: { settings: { allowed_ips: { ips: ["not an ip"] } } } }))).status).toBe(400);
+    expect((await api.listProjects({ search: "naluma" })).data.projects.map((p) => p.id)).toEqual([projectId]);
+    expect((await api.listProjects({ search: "nothing-like-it" })).data.projects).toEqual([]);
+
+    const readOnly = await settled(api.createProjectEndpoint(projectId, { endpoint: { branch_id: mainBranchId, type: EndpointType.ReadOnly } }));
+    const endpointId = readOnly.data.endpoint.id;
+    await settled(api.updateProjectEndpoint(projectId, endpointId, { endpoint: { autoscaling_limit_min_cu: 0.25, autoscaling_limit_max_cu: 4, suspend_timeout_seconds: 300 } }));
+    const endpoint = (await api.getProjectEndpoint(projectId, endpointId)).data.endpoint;
+    expect([endpoint.autoscaling_limit_min_cu, endpoint.autoscaling_limit_max_cu, endpoint.suspend_timeout_seconds]).toEqual([0.25, 4, 300]);
+    expect((await errorOf(api.updateProjectEndpoint(projectId, endpointId, { endpoint: { autoscaling_limit_max_cu: 12 } }))).status).toBe(400);
+    expect((await errorOf(api.createProjectEndpoint(projectId, { endpoint: { branch_id: mainBranchId, type: EndpointType.ReadWrite } }))).status).toBe(409);
+    expect((await settled(api.deleteProjectEndpoint(projectId, endpointId))).status).toBe(200);
+    expect((await api.deleteProjectEndpoint(projectId, endpointId)).status).toBe(204);
+
+    await settled(api.createProjectBranchRole(projectId, mainBranchId, { role: { name: "migrations" } }));
+    await settled(api.createProjectBranchDatabase(projectId, mainBranchId, { database: { name: "scratch_db", owner_name: "neondb_owner" } }));
+    await settled(api.updateProjectBranchDatabase(projectId, mainBranchId, "scratch_db", { database: { name: "renamed_db", owner_name: "migrations" } }));
+    expect((await api.getProjectBranchDatabase(projectId, mainBranchId, "renamed_db")).data.database.owner_name).toBe("migrations");
+    expect(await query(ownerUri, "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = 'renamed_db'")).toEqual([{ owner: "migrations" }]);
+    expect((await errorOf(api.deleteProjectBranchRole(projectId, mainBranchId, "migrations"))).status).toBe(409);
+    expect((await settled(api.deleteProjectBranchDatabase(projectId, mainBranchId, "renamed_db"))).status).toBe(200);
+    expect((await api.deleteProjectBranchDatabase(projectId, mainBranchId, "renamed_db")).status).toBe(204);
+    expect(await query(ownerUri, "SELECT count(*)::int AS n FROM pg_database WHERE datname = 'renamed_db'")).toEqual([{ n: 0 }]);
+
+    const before = (await api.getConnectionUri({ projectId, database_name: "neondb", role_name: "migrations" })).data.uri;
+    const reset = await settled(api.resetProjectBranchRolePassword(projectId, mainBranchId, "migrations"));
+    const after = (await api.getConnectionUri({ projectId, database_name: "neondb", role_name: "migrations" })).data.uri;
+    expect(new URL(after).password).toBe(encodeURIComponent(reset.data.role.password ?? ""));
+    await expect(query(before, "SELECT 1")).rejects.toThrow(/password authentication failed/);
+    expect(await query(after, "SELECT 1 AS ok")).toEqual([{ ok: 1 }]);
+    expect((await settled(api.deleteProjectBranchRole(projectId, mainBranchId, "migrations"))).status).toBe(200);
+    expect((await api.deleteProjectBranchRole(projectId, mainBranchId, "migrations")).status).toBe(204);
+    expect(await query(ownerUri, "SELECT count(*)::int AS n FROM pg_roles WHERE rolname = 'migrations'")).toEqual([{ n: 0 }]);
+
+    const branch = await settled(api.createProjectBranch(projectId, { branch: { name: "guarded" } }));
+    const guardedId = branch.data.branch.id;
+    await settled(api.updateProjectBranch(projectId, guardedId, { branch: { protected: true } }));
+    expect((await errorOf(api.deleteProjectBranch({ projectId, branchId: guardedId }))).status).toBe(400);
+    expect((await errorOf(api.restoreProjectBranch(projectId, guardedId, { source_branch_id: mainBranchId }))).status).toBe(400);
+    expect((await errorOf(api.deleteProjectBranch({ projectId, branchId: mainBranchId }))).status).toBe(400);
+    const listed = (await api.listProjectBranches({ projectId, sort_by: "name", sort_order: "asc" })).data.branches.map((b) => b.name);
+    expect(listed).toEqual(["guarded", "main", "preview"]);
+    expect(emulator.violations).toEqual([]);
+  });
 });
 
 describe("Neon emulator operations and faults", () => {
@@ -239,28 +295,48 @@ describe("Neon emulator operations and faults", () => {
     expect(() => emulator.faults.failNext("noSuchOperation", 1, { kind: "drop" })).toThrow(/not an operationId/);
     expect((await errorOf(createApiClient({ apiKey: "wrong", baseURL: emulator.url }).getProject(project.id))).status).toBe(401);
   });
+
+  it("deletes a project with every cluster behind it", async () => {
+    const [project] = emulator.state.projects();
+    await waitForOperations(api, project.id);
+    const ports = emulator.state.branches(project.id).map((b) => b.cluster.port);
+    expect(ports).toHaveLength(2);
+    expect((await api.deleteProject(project.id)).status).toBe(200);
+    for (const port of ports) expect(await isPortClosed(port)).toBe(true);
+    expect((await errorOf(api.getProject(project.id))).message).toBe("project not found");
+    expect(emulator.violations).toEqual([]);
+  });
 });
 
 describe("Neon emulator contract check", () => {
+  afterAll(stopAllClusters);
+
   it("records a request that breaks the spec and fails close()", async () => {
     const emulator = await startNeonEmulator();
-    const api = createApiClient({ apiKey: emulator.apiKey, baseURL: emulator.url });
-    const { data } = await api.createProject({ project: {} });
-    expect(data.project.name).toBe(data.project.id);
-    expect(emulator.violations).toEqual([]);
-    emulator.assertContract();
+    try {
+      const api = createApiClient({ apiKey: emulator.apiKey, baseURL: emulator.url });
+      const { data } = await api.createProject({ project: {} });
+      expect(data.project.name).toBe(data.project.id);
+      expect(emulator.violations).toEqual([]);
+      emulator.assertContract();
 
-    const response = await fetch(`${emulator.url}/projects/${data.project.id}/branches/${data.branch.id}/roles`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${emulator.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ role: { no_login: "yes" } }),
-    });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { code: string }).code).toBe("");
-    expect(emulator.violations.length).toBeGreaterThanOrEqual(1);
-    expect(emulator.violations.join("\n")).toMatch(/\(createProjectBranchRole\) request: request body\/role must have required property .name./);
-    expect(() => emulator.assertContract()).toThrow(/contract violation/);
-    await expect(emulator.close()).rejects.toThrow(/contract violation/);
-    expect(emulator.state.projects()).toEqual([]);
+      const response = await fetch(`${emulator.url}/projects/${data.project.id}/branches/${data.branch.id}/roles`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${emulator.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ role: { no_login: "yes" } }),
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { code: string }).code).toBe("");
+      expect(emulator.state.roles(data.project.id, data.branch.id).map((r) => r.name)).toEqual(["neondb_owner"]);
+      expect(emulator.violations.join("\n")).toMatch(/\(createProjectBranchRole\) request: request body\/role must have required property .name./);
+      expect(() => emulator.assertContract()).toThrow(/contract violation/);
+
+      const port = Number(new URL(data.connection_uris[0].connection_uri).port);
+      await expect(emulator.close()).rejects.toThrow(/contract violation/);
+      expect(emulator.state.projects()).toEqual([]);
+      expect(await isPortClosed(port)).toBe(true);
+    } finally {
+      await emulator.close().catch(() => undefined);
+    }
   });
 });
