@@ -44,7 +44,8 @@ function secretForms(secrets: readonly (string | undefined)[]): string[] {
     } catch {
       // not a URI: a password
     }
-    forms.push(encodeURIComponent(secret), secret.replace(/'/g, "''"));
+    // As written in SQL by escapeLiteral (quotes and backslashes doubled) and in a URI.
+    forms.push(encodeURIComponent(secret), secret.replace(/'/g, "''"), secret.replace(/\\/g, "\\\\").replace(/'/g, "''"));
   }
   // Longest first, so a URI is replaced whole before its password is.
   return forms.filter((form) => form.length >= 4).sort((a, b) => b.length - a.length);
