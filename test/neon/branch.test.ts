@@ -1,0 +1,256 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { EndpointType } from "@neondatabase/api-client";
+import { Client } from "pg";
+import { branchProvider, type BranchInputs, type BranchOutputs } from "../../dynamic-providers/neon/branch";
+import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
+import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
+import { stopAllClusters } from "../emulators/postgres/cluster";
+
+const provider = {
+  check: branchProvider.check!,
+  diff: branchProvider.diff!,
+  create: branchProvider.create,
+  read: branchProvider.read!,
+  update: branchProvider.update!,
+  delete: branchProvider.delete!,
+};
+
+let emu: NeonEmulator;
+let projectId: string;
+let mainId: string;
+let ownerPassword: string;
+
+const writes = () => emu.calls.filter((call) => call.method !== "GET");
+const callsTo = (operationId: string) => emu.calls.filter((call) => call.operationId === operationId);
+
+async function checked(news: Partial<BranchInputs>, olds: Partial<BranchInputs> = {}): Promise<BranchInputs> {
+  const result = await provider.check(olds as BranchInputs, { projectId, name: "staging", ...news } as BranchInputs);
+  expect(result.failures ?? []).toEqual([]);
+  return result.inputs as BranchInputs;
+}
+
+/** The owner's connection URI for a branch, from getConnectionUri, with the password create returned. */
+async function ownerUri(branchId: string): Promise<string> {
+  const { data } = await neonApi().getConnectionUri({ projectId, branch_id: branchId, database_name: "naluma_content", role_name: "naluma_content_owner" });
+  const url = new URL(data.uri);
+  url.password = ownerPassword;
+  return url.toString();
+}
+
+async function query<T>(uri: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: uri });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  emu = await startNeonEmulator({ operationMs: 100 });
+  process.env.NEON_API_URL = emu.url;
+  process.env.NEON_API_KEY = emu.apiKey;
+  const api = neonApi();
+  const { data } = await api.createProject({
+    project: { name: "naluma_content", region_id: "aws-eu-central-1", branch: { database_name: "naluma_content", role_name: "naluma_content_owner" } },
+  });
+  projectId = data.project.id;
+  mainId = data.branch.id;
+  ownerPassword = data.roles[0].password ?? "";
+  await waitForOperations(api, projectId, data.operations);
+});
+
+afterEach(() => emu.assertContract());
+
+afterAll(async () => {
+  await emu?.close();
+  await stopAllClusters();
+});
+
+describe("check", () => {
+  it.each([
+    { case: "empty name", news: { name: "" }, field: "name", text: "is required" },
+    { case: "bad projectId", news: { projectId: "Not An Id" }, field: "projectId", text: "Neon id" },
+    { case: "bad parentId", news: { parentId: "br_main!" }, field: "parentId", text: "Neon id" },
+    { case: "protected 'yes'", news: { protected: "yes" }, field: "protected", text: "true or false" },
+    { case: "resetFromParent 3", news: { resetFromParent: 3 }, field: "resetFromParent", text: "must be a string" },
+  ])("refuses $case naming the field", async ({ news, field, text }) => {
+    const result = await provider.check({} as BranchInputs, { projectId: "p-1", name: "staging", ...news } as unknown as BranchInputs);
+    expect(result.failures).toHaveLength(1);
+    const [failure] = result.failures ?? [];
+    expect(failure.property).toBe(field);
+    expect(failure.reason).toMatch(/^neon branch/);
+    expect(failure.reason).toContain(field);
+    expect(failure.reason).toContain(text);
+  });
+
+  it("defaults protected to false", async () => {
+    expect((await provider.check({} as BranchInputs, { projectId: "p-1", name: "staging" })).inputs).toMatchObject({ protected: false });
+  });
+});
+
+describe("diff (pure)", () => {
+  const olds = { projectId: "p-1", name: "staging", parentId: "br-main", protected: false, branchId: "br-s", isDefault: false, adopted: false } as BranchOutputs;
+  const news = { projectId: "p-1", name: "staging", protected: false } as BranchInputs;
+
+  it("projectId and an explicit different parentId replace, deleting first (names are unique)", async () => {
+    expect(await provider.diff("br-s", olds, { ...news, projectId: "p-2" })).toMatchObject({ changes: true, replaces: ["projectId"], deleteBeforeReplace: true });
+    expect(await provider.diff("br-s", olds, { ...news, parentId: "br-other" })).toMatchObject({ replaces: ["parentId"], deleteBeforeReplace: true });
+  });
+
+  it("an unset parentId keeps the parent create() resolved", async () => {
+    expect(await provider.diff("br-s", olds, news)).toMatchObject({ changes: false, replaces: [] });
+    expect(await provider.diff("br-s", olds, { ...news, parentId: "br-main" })).toMatchObject({ changes: false });
+  });
+
+  it("name, protected and a new reset trigger update in place", async () => {
+    for (const change of [{ name: "stage" }, { protected: true }, { resetFromParent: "2026-01-01" }]) {
+      expect(await provider.diff("br-s", olds, { ...news, ...change })).toMatchObject({ changes: true, replaces: [] });
+    }
+  });
+
+  it("an unchanged or removed reset trigger is no change", async () => {
+    const withTrigger = { ...olds, resetFromParent: "1" };
+    expect(await provider.diff("br-s", withTrigger, { ...news, resetFromParent: "1" })).toMatchObject({ changes: false });
+    expect(await provider.diff("br-s", withTrigger, news)).toMatchObject({ changes: false });
+  });
+});
+
+describe("lifecycle against the emulator", () => {
+  let inputs: BranchInputs;
+  let outs: BranchOutputs;
+
+  it("creates a branch off the default branch, without an endpoint, after its operations finish", async () => {
+    emu.resetCalls();
+    inputs = await checked({});
+    const created = await provider.create(inputs);
+    outs = created.outs as BranchOutputs;
+    expect(writes().map((call) => call.operationId)).toEqual(["createProjectBranch"]);
+    expect(callsTo("createProjectBranch")[0].requestBody).toEqual({ branch: { name: "staging", protected: false } });
+    expect(callsTo("getProjectOperation").length).toBeGreaterThan(0);
+    const ops = emu.state.operations(projectId).filter((op) => op.branch_id === created.id);
+    expect(ops.map((op) => [op.action, op.status])).toEqual([["create_branch", "finished"]]);
+    expect(emu.state.branch(projectId, created.id)).toMatchObject({ name: "staging", parent_id: mainId, protected: false, default: false });
+    expect(emu.state.endpoints(projectId).filter((endpoint) => endpoint.branch_id === created.id)).toEqual([]);
+    expect(outs).toMatchObject({ branchId: created.id, parentId: mainId, protected: false, isDefault: false, adopted: false });
+    expect(outs.resetAt).toBeUndefined();
+  });
+
+  it("reads the live state back, and drift shows", async () => {
+    expect((await provider.read(outs.branchId, outs)).props).toEqual(outs);
+    await neonApi().updateProjectBranch(projectId, outs.branchId, { branch: { protected: true } });
+    const drifted = await provider.read(outs.branchId, outs);
+    expect(drifted.props).toMatchObject({ protected: true });
+    expect(await provider.diff(outs.branchId, drifted.props as BranchOutputs, inputs)).toMatchObject({ changes: true, replaces: [] });
+    const back = await neonApi().updateProjectBranch(projectId, outs.branchId, { branch: { protected: false } });
+    await waitForOperations(neonApi(), projectId, back.data.operations);
+  });
+
+  it("a second apply with no change is a no-op diff and makes no write call", async () => {
+    emu.resetCalls();
+    const again = await checked({}, inputs);
+    expect(await provider.diff(outs.branchId, outs, again)).toMatchObject({ changes: false });
+    expect(writes()).toEqual([]);
+  });
+
+  it("protects and renames in place, sending only the changed field", async () => {
+    emu.resetCalls();
+    const protect = await checked({ protected: true }, inputs);
+    const updated = await provider.update(outs.branchId, outs, protect);
+    expect(callsTo("updateProjectBranch").map((call) => call.requestBody)).toEqual([{ branch: { protected: true } }]);
+    expect(emu.state.branch(projectId, outs.branchId)?.protected).toBe(true);
+    expect(updated.outs).toMatchObject({ protected: true, branchId: outs.branchId });
+
+    emu.resetCalls();
+    const renamed = await provider.update(outs.branchId, updated.outs as BranchOutputs, { ...protect, name: "stage", protected: false });
+    expect(callsTo("updateProjectBranch").map((call) => call.requestBody)).toEqual([{ branch: { name: "stage", protected: false } }]);
+    emu.resetCalls();
+    const back = await provider.update(outs.branchId, renamed.outs as BranchOutputs, inputs);
+    expect(callsTo("updateProjectBranch").map((call) => call.requestBody)).toEqual([{ branch: { name: "staging" } }]);
+    outs = back.outs as BranchOutputs;
+  });
+
+  it("resetFromParent brings staging back to main's data, keeping the branch id and endpoint", async () => {
+    const api = neonApi();
+    await query(await ownerUri(mainId), "CREATE TABLE articles (id int PRIMARY KEY, title text)");
+    await query(await ownerUri(mainId), "INSERT INTO articles VALUES (1, 'from main')");
+    const endpoint = await api.createProjectEndpoint(projectId, { endpoint: { branch_id: outs.branchId, type: EndpointType.ReadWrite } });
+    await waitForOperations(api, projectId, endpoint.data.operations);
+    const stagingUri = await ownerUri(outs.branchId);
+    // staging was branched before the table existed; give it its own diverging data.
+    await query(stagingUri, "CREATE TABLE articles (id int PRIMARY KEY, title text)");
+    await query(stagingUri, "INSERT INTO articles VALUES (2, 'staging only')");
+    expect(await query(stagingUri, "SELECT id, title FROM articles ORDER BY id")).toEqual([{ id: 2, title: "staging only" }]);
+
+    emu.resetCalls();
+    const reset = await checked({ resetFromParent: "2026-11-23" }, inputs);
+    expect(await provider.diff(outs.branchId, outs, reset)).toMatchObject({ changes: true, replaces: [] });
+    const updated = await provider.update(outs.branchId, outs, reset);
+    expect(writes().map((call) => call.operationId)).toEqual(["restoreProjectBranch"]);
+    expect(callsTo("restoreProjectBranch")[0].requestBody).toEqual({ source_branch_id: mainId });
+    expect(emu.state.operations(projectId).every((op) => op.status === "finished")).toBe(true);
+
+    expect(await ownerUri(outs.branchId)).toBe(stagingUri);
+    expect(await query(stagingUri, "SELECT id, title FROM articles ORDER BY id")).toEqual(
+      await query(await ownerUri(mainId), "SELECT id, title FROM articles ORDER BY id"),
+    );
+    const after = updated.outs as BranchOutputs;
+    expect(after).toMatchObject({ branchId: outs.branchId, resetFromParent: "2026-11-23" });
+    expect(after.resetAt).toEqual(expect.any(String));
+
+    emu.resetCalls();
+    expect(await provider.diff(outs.branchId, after, await checked({ resetFromParent: "2026-11-23" }, reset))).toMatchObject({ changes: false });
+    expect(writes()).toEqual([]);
+    outs = after;
+    inputs = reset;
+  });
+
+  it("refuses to reset a protected branch before making any call", async () => {
+    emu.resetCalls();
+    const protectedOuts = { ...outs, protected: true };
+    await expect(provider.update(outs.branchId, protectedOuts, { ...inputs, protected: true, resetFromParent: "again" })).rejects.toThrow(/protected/);
+    expect(emu.calls).toEqual([]);
+  });
+
+  it("rides out 423 on create: two refusals, third call succeeds", async () => {
+    emu.resetCalls();
+    emu.faults.failNext("createProjectBranch", 2, { kind: "status", status: 423 });
+    const created = await provider.create(await checked({ name: "preview", parentId: mainId }));
+    expect(callsTo("createProjectBranch").map((call) => call.status)).toEqual([423, 423, 201]);
+    expect(emu.state.branch(projectId, created.id)).toMatchObject({ name: "preview", parent_id: mainId });
+    await provider.delete(created.id, created.outs as BranchOutputs);
+  });
+
+  it("refuses a duplicate name without adopt, and adopts with it (no create call)", async () => {
+    await expect(provider.create(await checked({}))).rejects.toThrow(/adopt: true/);
+    const api = neonApi();
+    const { data } = await api.createProjectBranch(projectId, { branch: { name: "hand-made" } });
+    await waitForOperations(api, projectId, data.operations);
+    emu.resetCalls();
+    const adopted = await provider.create(await checked({ name: "hand-made", protected: true, adopt: true }));
+    expect(adopted.id).toBe(data.branch.id);
+    expect(callsTo("createProjectBranch")).toEqual([]);
+    expect(callsTo("updateProjectBranch").map((call) => call.requestBody)).toEqual([{ branch: { protected: true } }]);
+    expect(adopted.outs).toMatchObject({ adopted: true, protected: true, parentId: mainId });
+
+    // A protected branch is not deleted: the error names `protected`, and nothing was written.
+    emu.resetCalls();
+    await expect(provider.delete(adopted.id, adopted.outs as BranchOutputs)).rejects.toThrow(/protected: false/);
+    expect(writes()).toEqual([]);
+    const released = await provider.update(adopted.id, adopted.outs as BranchOutputs, await checked({ name: "hand-made", adopt: true }));
+    await provider.delete(adopted.id, released.outs as BranchOutputs);
+    expect(emu.state.branch(projectId, adopted.id)).toBeUndefined();
+  });
+
+  it("deletes after its operations, and deleting again is fine", async () => {
+    emu.resetCalls();
+    await provider.delete(outs.branchId, outs);
+    expect(emu.state.branch(projectId, outs.branchId)).toBeUndefined();
+    expect(emu.state.operations(projectId).every((op) => op.status === "finished")).toBe(true);
+    await provider.delete(outs.branchId, outs);
+    // Neon answers 204 to deleting a branch that is already gone [spec]; a 404 (project gone) is tolerated too.
+    expect(callsTo("deleteProjectBranch").map((call) => call.status)).toEqual([200, 204]);
+    expect(await provider.read(outs.branchId, outs)).toEqual({ id: "" });
+  });
+});
