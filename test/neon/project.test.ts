@@ -3,6 +3,8 @@ import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client"
 import { isAllowedIpEntry, projectProvider, type ProjectInputs, type ProjectOutputs } from "../../dynamic-providers/neon/project";
 import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
 import { stopAllClusters } from "../emulators/postgres/cluster";
+import { assertNoSecrets } from "../harness/secrets-scan";
+import { serializeProviders } from "../harness/serialize";
 
 const provider = {
   check: projectProvider.check!,
@@ -212,4 +214,23 @@ describe("lifecycle against the emulator", () => {
     expect(emu.calls.filter((call) => call.operationId === "deleteProject").map((call) => call.status)).toEqual([200, 404]);
     expect(await provider.read(outs.projectId, outs)).toEqual({ id: "" });
   });
+});
+
+describe("Project and Branch as Pulumi serializes them", () => {
+  it("carry readable type names, mark ownerPassword secret and capture no credential", async () => {
+    const serialized = await serializeProviders(
+      [
+        { module: "dynamic-providers/neon/project", exportName: "Project", name: "content", props: { ...seed } },
+        { module: "dynamic-providers/neon/branch", exportName: "Branch", name: "staging", props: { projectId: "p-1", name: "staging" } },
+      ],
+      { env: { NEON_API_KEY: "napi_serialization_probe_key", NEON_API_URL: "http://127.0.0.1:9/api/v2" } },
+    );
+    expect(serialized.content.type).toBe("pulumi-nodejs:dynamic/neon:Project");
+    expect(serialized.content.additionalSecretOutputs).toEqual(["ownerPassword"]);
+    expect(serialized.staging.type).toBe("pulumi-nodejs:dynamic/neon:Branch");
+    for (const resource of Object.values(serialized)) {
+      assertNoSecrets(resource.provider, ["napi_serialization_probe_key"]);
+      expect(resource.providerIsSecret).toBe(false);
+    }
+  }, 120_000);
 });
