@@ -112,7 +112,8 @@ export const roleProvider: pulumi.dynamic.ResourceProvider<RoleInputs, RoleOutpu
     const drift: string[] = [];
     if (!live.rolcanlogin) drift.push("cannot log in");
     else if (!(await passwordWorks(props))) drift.push("password does not match");
-    const connectionLimit = live.rolconnlimit === -1 ? undefined : live.rolconnlimit;
+    // -1 is "no limit", which the inputs may spell as -1 or leave out; either way it is no drift.
+    const connectionLimit = live.rolconnlimit === -1 ? (props.connectionLimit === -1 ? -1 : undefined) : live.rolconnlimit;
     return { id, props: { ...props, connectionLimit, drift } };
   },
 
