@@ -4,7 +4,6 @@ import { connectionUriProvider, type ConnectionUriInputs, type ConnectionUriOutp
 import { mutate, neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
 import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
 import { stopAllClusters } from "../emulators/postgres/cluster";
-import { serializeProviders } from "../harness/serialize";
 
 const provider = {
   check: connectionUriProvider.check!,
@@ -82,15 +81,6 @@ describe("diff (pure)", () => {
   ])("$change → changes $changes, replaces $replaces", async ({ change, changes, replaces }) => {
     expect(await provider.diff("id", olds, { ...base, ...change })).toMatchObject({ changes, replaces });
   });
-});
-
-describe("the ConnectionUri resource as Pulumi serializes it", () => {
-  it("declares uri and pooledUri secret", async () => {
-    const props = { projectId: "p", branchId: "b", endpointId: "ep-1", databaseName: "naluma_content", roleName: "owner" };
-    const serialized = await serializeProviders([{ module: "dynamic-providers/neon/connection-uri", exportName: "ConnectionUri", name: "app", props }]);
-    expect(serialized.app.type).toBe("pulumi-nodejs:dynamic/neon:ConnectionUri");
-    expect([...serialized.app.additionalSecretOutputs].sort()).toEqual(["pooledUri", "uri"]);
-  }, 120_000);
 });
 
 describe("lifecycle against the emulator", () => {

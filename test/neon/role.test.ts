@@ -100,15 +100,33 @@ describe("diff (pure)", () => {
   });
 });
 
-describe("the Role resource as Pulumi serializes it", () => {
-  it("declares password secret and captures no credential", async () => {
+describe("the Neon resources as Pulumi serializes them", () => {
+  it("declare their secret outputs, carry readable type names and capture no credential", async () => {
+    const ids = { projectId: "p", branchId: "b" };
     const serialized = await serializeProviders(
-      [{ module: "dynamic-providers/neon/role", exportName: "Role", name: "admin", props: { projectId: "p", branchId: "b", name: "app_admin" } }],
+      [
+        { module: "dynamic-providers/neon/role", exportName: "Role", name: "admin", props: { ...ids, name: "app_admin" } },
+        {
+          module: "dynamic-providers/neon/connection-uri",
+          exportName: "ConnectionUri",
+          name: "app",
+          props: { ...ids, endpointId: "ep-1", databaseName: "naluma_content", roleName: "app_admin" },
+        },
+        { module: "dynamic-providers/neon/endpoint", exportName: "Endpoint", name: "compute", props: { ...ids, adopt: true } },
+        { module: "dynamic-providers/neon/database", exportName: "Database", name: "prefect", props: { ...ids, name: "prefect_server", ownerName: "app_admin" } },
+      ],
       { env: { NEON_API_KEY: "napi_serialization_probe_key", NEON_API_URL: "http://127.0.0.1:9/api/v2" } },
     );
     expect(serialized.admin.type).toBe("pulumi-nodejs:dynamic/neon:Role");
     expect(serialized.admin.additionalSecretOutputs).toEqual(["password"]);
-    assertNoSecrets(serialized.admin.provider, ["napi_serialization_probe_key"]);
+    expect(serialized.app.type).toBe("pulumi-nodejs:dynamic/neon:ConnectionUri");
+    expect([...serialized.app.additionalSecretOutputs].sort()).toEqual(["pooledUri", "uri"]);
+    expect(serialized.compute.type).toBe("pulumi-nodejs:dynamic/neon:Endpoint");
+    expect(serialized.prefect.type).toBe("pulumi-nodejs:dynamic/neon:Database");
+    for (const resource of Object.values(serialized)) {
+      assertNoSecrets(resource.provider, ["napi_serialization_probe_key"]);
+      expect(resource.providerIsSecret).toBe(false);
+    }
   }, 120_000);
 });
 
