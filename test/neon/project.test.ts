@@ -175,6 +175,18 @@ describe("lifecycle against the emulator", () => {
     inputs = news;
   });
 
+  it("renames the implicit default branch in place (a PATCH of the branch, not a new one)", async () => {
+    emu.resetCalls();
+    const news = await checked({ ...inputs, defaultBranchName: "production" }, inputs);
+    expect(await provider.diff(outs.projectId, outs, news)).toMatchObject({ changes: true, replaces: [] });
+    const renamed = await provider.update(outs.projectId, outs, news);
+    expect(writes().map((call) => [call.operationId, call.requestBody])).toEqual([["updateProjectBranch", { branch: { name: "production" } }]]);
+    expect(emu.state.branch(outs.projectId, outs.defaultBranchId)?.name).toBe("production");
+    const back = await provider.update(outs.projectId, renamed.outs as ProjectOutputs, inputs);
+    expect((back.outs as ProjectOutputs).defaultBranchName).toBe("main");
+    outs = back.outs as ProjectOutputs;
+  });
+
   it("refuses to create a second project of the same name without adopt", async () => {
     emu.resetCalls();
     await expect(provider.create(inputs)).rejects.toThrow(/already exists .*adopt: true/);
