@@ -123,6 +123,14 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
   });
 }
 
+function exitCode(command: string, args: string[]): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: "ignore" });
+    child.once("error", () => resolve(null));
+    child.once("exit", (code) => resolve(code));
+  });
+}
+
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: "127.0.0.1", port });
@@ -262,9 +270,9 @@ async function launch(baseDir: string, dataDir: string, port: number): Promise<R
       await shutdown(started);
       throw new Error(`postgres harness: server on port ${port} exited during startup:\n${text}`);
     }
-    if (await canConnect(port)) {
-      const ready = spawnSync(join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port), "-t", "1"], { encoding: "utf8" });
-      if (ready.status === 0) return started;
+    // pg_isready tells "accepting connections" from "starting up"; async so an emulator in this process keeps serving.
+    if ((await canConnect(port)) && (await exitCode(join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port), "-t", "1"])) === 0) {
+      return started;
     }
     await sleep(50);
   }
