@@ -15,7 +15,7 @@ export const deviations: readonly Deviation[] = [
     topic: "connection URIs",
     neon: "postgresql://role:pw@ep-….<region>.aws.neon.tech/db?sslmode=require (newer: &channel_binding=require); pooled: ep-…-pooler host",
     emulator:
-      "postgresql://role:pw@127.0.0.1:<port>/db?sslmode=disable. Each endpoint owns two loopback forwarders (direct and pooler) to its branch's cluster; the servers run without TLS. This is the one addressing mapping (model.ts localConnectionUri)",
+      "postgresql://role:pw@127.0.0.1:<port>/db?sslmode=disable. Each endpoint owns two loopback forwarders (direct and pooler) to its branch's cluster. This is the one addressing mapping (model.ts localConnectionUri). The servers accept TLS too, with a self-signed certificate for 127.0.0.1 (PostgresCluster.caCertFile); the URIs still say disable because node-postgres treats sslmode=require as verify-full, which a self-signed certificate fails",
     source: "[notes] Project create defaults, Hosts; neon.com faqs pooling",
   },
   {

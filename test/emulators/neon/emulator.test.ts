@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient, EndpointType, type Api } from "@neondatabase/api-client";
 import { Client } from "pg";
 import { isAxiosError } from "axios";
+import { readFileSync } from "node:fs";
 import { isPortClosed, stopAllClusters } from "../postgres/cluster";
 import { LOCKED_MESSAGE, startNeonEmulator, type NeonEmulator } from "./emulator";
 
@@ -108,6 +109,16 @@ describe("Neon emulator with the real @neondatabase/api-client", () => {
       const [row] = await query<{ current_user: string; db: string }>(uri, "SELECT current_user, current_database() AS db");
       expect(row).toEqual({ current_user: "pipeline", db: "prefect_server" });
     }
+    // The URIs say sslmode=disable, but the server speaks TLS as well, with a certificate a client can verify.
+    const caCertFile = emulator.state.cluster(projectId, branchId)?.caCertFile;
+    expect(caCertFile).toBeDefined();
+    const tlsUri = new URL(direct.data.uri);
+    tlsUri.searchParams.delete("sslmode");
+    const tlsClient = new Client({ connectionString: tlsUri.toString(), ssl: { ca: readFileSync(caCertFile ?? "") } });
+    await tlsClient.connect();
+    const tlsRow = await tlsClient.query<{ ssl: boolean }>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    await tlsClient.end();
+    expect(tlsRow.rows).toEqual([{ ssl: true }]);
     // The role exists on the new branch only: branches are separate clusters.
     expect((await errorOf(api.getProjectBranchRole(projectId, mainBranchId, "pipeline"))).status).toBe(404);
 

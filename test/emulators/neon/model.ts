@@ -283,8 +283,9 @@ export function toDatabase(d: DatabaseRecord) {
 /**
  * THE one place where the emulator departs from Neon's addressing. Neon URIs name `ep-….aws.neon.tech` (or its
  * `-pooler` twin) with `sslmode=require`; nothing resolves those names here, so URIs point at the endpoint's loopback
- * forwarder instead (a second forwarder stands in for the pooler) and say `sslmode=disable` because the emulated
- * servers run without TLS. `Endpoint.host` and `connection_parameters` keep the Neon-shaped names.
+ * forwarder instead (a second forwarder stands in for the pooler) and say `sslmode=disable`: the servers do speak TLS,
+ * but with a self-signed certificate, and node-postgres reads `sslmode=require` as verify-full. `Endpoint.host` and
+ * `connection_parameters` keep the Neon-shaped names.
  */
 export function localConnectionUri(endpoint: EndpointRecord, role: RoleRecord, database: string, pooled: boolean): string {
   const port = pooled ? endpoint.pooler.port : endpoint.direct.port;

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isPortClosed, startPostgresCluster, stopAllClusters } from "./cluster";
 
@@ -41,6 +41,14 @@ describe("postgres harness", () => {
 
     // Wrong password is refused: auth really is scram, not trust.
     await expect(query(`postgresql://reader:wrong@127.0.0.1:${copy.port}/postgres`, "SELECT 1")).rejects.toThrow(/password authentication failed/);
+
+    // TLS is on too, with a certificate clients can verify for 127.0.0.1.
+    expect(copy.caCertFile).toBeDefined();
+    const tlsClient = new Client({ connectionString: copy.adminUri(), ssl: { ca: readFileSync(copy.caCertFile ?? "") } });
+    await tlsClient.connect();
+    const tlsRow = await tlsClient.query<{ ssl: boolean }>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    await tlsClient.end();
+    expect(tlsRow.rows).toEqual([{ ssl: true }]);
 
     await copy.stop();
     await parent.stop();

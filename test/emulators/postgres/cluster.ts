@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,11 @@ export interface PostgresCluster {
   superuser: string;
   superuserPassword: string;
   dataDir: string;
+  /**
+   * The server also accepts TLS, with a self-signed certificate for IP 127.0.0.1 (made with `openssl` when it is
+   * installed; undefined otherwise). Pass its contents as `ssl: { ca }` to verify it.
+   */
+  caCertFile?: string;
   adminUri(db?: string): string;
   stop(): Promise<void>;
 }
@@ -185,6 +190,42 @@ async function initCluster(baseDir: string, dataDir: string, superuser: string, 
   rmSync(pwfile, { force: true });
 }
 
+/** Removes a dir when this process ends, however it ends (same stdin trick as the server watchdog). */
+function removeWhenProcessEnds(dir: string): void {
+  const janitor = spawn("sh", ["-c", 'read _; rm -rf "$1"', "janitor", dir], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+  janitor.unref();
+}
+
+interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+let tlsFiles: Promise<TlsFiles | undefined> | undefined;
+
+/** One self-signed certificate per process, shared by every cluster; none when openssl is missing. */
+function tls(): Promise<TlsFiles | undefined> {
+  tlsFiles ??= (async () => {
+    const dir = mkdtempSync(join(scratchRoot(), "pg-harness-tls-"));
+    removeWhenProcessEnds(dir);
+    const files = { cert: join(dir, "server.crt"), key: join(dir, "server.key") };
+    const made = await exitCode("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "7",
+      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-keyout", files.key, "-out", files.cert,
+    ]);
+    if (made !== 0) return undefined;
+    // PostgreSQL insists on a private key owned by the server's user with no group or world access.
+    const { user } = paths();
+    chownTree(dir, user);
+    chownTree(files.cert, user);
+    chownTree(files.key, user);
+    chmodSync(files.key, 0o600);
+    return files;
+  })();
+  return tlsFiles;
+}
+
 /**
  * initdb costs about a second (more on a busy CI machine), so it runs once per process and superuser name; each fresh
  * cluster starts from a copy of that template and gets its own superuser password once it is up.
@@ -197,9 +238,7 @@ function template(superuser: string): Promise<{ dataDir: string; password: strin
     pending = (async () => {
       const baseDir = mkdtempSync(join(scratchRoot(), "pg-harness-template-"));
       chownTree(baseDir, paths().user);
-      // Removes the template when this process ends, however it ends (same stdin trick as the server watchdog).
-      const janitor = spawn("sh", ["-c", 'read _; rm -rf "$1"', "janitor", baseDir], { stdio: ["pipe", "ignore", "ignore"], detached: true });
-      janitor.unref();
+      removeWhenProcessEnds(baseDir);
       const password = randomBytes(18).toString("base64url");
       const dataDir = join(baseDir, "data");
       await initCluster(baseDir, dataDir, superuser, password);
@@ -232,11 +271,12 @@ async function copyCluster(from: PostgresCluster, dataDir: string): Promise<void
   rmSync(join(dataDir, "standby.signal"), { force: true });
 }
 
-async function launch(baseDir: string, dataDir: string, port: number): Promise<Running> {
+async function launch(baseDir: string, dataDir: string, port: number, certificate: TlsFiles | undefined): Promise<Running> {
   const { bin, user } = paths();
   const logFile = join(baseDir, "server.log");
   const args = ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${baseDir}`];
   for (const setting of SERVER_SETTINGS) args.push("-c", setting);
+  if (certificate) args.push("-c", "ssl=on", "-c", `ssl_cert_file=${certificate.cert}`, "-c", `ssl_key_file=${certificate.key}`);
   // Logs go straight to a file and the server is unref'd, so a running cluster never keeps this process alive.
   const logFd = openSync(logFile, "a");
   const server = spawn(join(bin, "postgres"), args, {
@@ -316,6 +356,7 @@ export async function startPostgresCluster(opts: StartPostgresClusterOptions = {
     rmSync(baseDir, { recursive: true, force: true });
     throw error;
   }
+  const certificate = await tls();
   let started: Running | undefined;
   let port = 0;
   let lastError: unknown;
@@ -323,7 +364,7 @@ export async function startPostgresCluster(opts: StartPostgresClusterOptions = {
   for (let attempt = 0; attempt < 3 && !started; attempt++) {
     port = await freePort();
     try {
-      started = await launch(baseDir, dataDir, port);
+      started = await launch(baseDir, dataDir, port, certificate);
     } catch (error) {
       lastError = error;
     }
@@ -351,6 +392,7 @@ export async function startPostgresCluster(opts: StartPostgresClusterOptions = {
     superuser,
     superuserPassword,
     dataDir,
+    ...(certificate ? { caCertFile: certificate.cert } : {}),
     adminUri(db = "postgres") {
       return `postgresql://${encodeURIComponent(superuser)}:${encodeURIComponent(superuserPassword)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
     },
