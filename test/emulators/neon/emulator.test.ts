@@ -109,6 +109,11 @@ describe("Neon emulator with the real @neondatabase/api-client", () => {
       const [row] = await query<{ current_user: string; db: string }>(uri, "SELECT current_user, current_database() AS db");
       expect(row).toEqual({ current_user: "pipeline", db: "prefect_server" });
     }
+    const endpointHostName = created.data.endpoints[0].host;
+    expect(emulator.resolveHost(endpointHostName)).toEqual({ host: "127.0.0.1", port: Number(new URL(direct.data.uri).port) });
+    expect(emulator.resolveHost(endpointHostName.replace(/^(ep-[^.]+)/, "$1-pooler"))).toEqual({ host: "127.0.0.1", port: Number(new URL(pooled.data.uri).port) });
+    expect(emulator.resolveHost("ep-unknown-host-00000000.eu-central-1.aws.neon.tech")).toBeUndefined();
+
     // The URIs say sslmode=disable, but the server speaks TLS as well, with a certificate a client can verify.
     const caCertFile = emulator.state.cluster(projectId, branchId)?.caCertFile;
     expect(caCertFile).toBeDefined();

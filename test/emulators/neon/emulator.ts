@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { startPostgresCluster, type PostgresCluster } from "../postgres/cluster";
 import { CONTROL_PLANE_SUPERUSER } from "./backing";
 import { NeonContract } from "./contract";
+import { endpointHost } from "./names";
 import {
   type BranchRecord,
   type DatabaseRecord,
@@ -61,6 +62,11 @@ export interface NeonEmulator {
   /** How long operations stay unfinished (scheduling → running → finished); settable between calls. */
   operationMs: number;
   state: NeonEmulatorState;
+  /**
+   * Where a Neon-shaped host (`Endpoint.host`, `connection_parameters.host` or `pooler_host`) really listens, for
+   * code that builds its own URI from a host name; undefined for hosts of no live endpoint.
+   */
+  resolveHost(host: string): { host: "127.0.0.1"; port: number } | undefined;
   /** Stops the HTTP server and every cluster; rejects afterwards if there were contract violations. */
   close(): Promise<void>;
 }
@@ -263,6 +269,15 @@ export async function startNeonEmulator(opts: StartNeonEmulatorOptions = {}): Pr
       core.operationMs = ms;
     },
     state,
+    resolveHost(host) {
+      for (const project of projects.values()) {
+        for (const endpoint of project.endpoints.values()) {
+          if (host === endpointHost(endpoint.id, endpoint.region_id)) return { host: "127.0.0.1", port: endpoint.direct.port };
+          if (host === endpointHost(endpoint.id, endpoint.region_id, true)) return { host: "127.0.0.1", port: endpoint.pooler.port };
+        }
+      }
+      return undefined;
+    },
     close() {
       closing ??= (async () => {
         server.closeAllConnections();
