@@ -18,6 +18,12 @@ type FlyService = Schemas["fly.MachineService"];
 export const platformVersionKey = "fly_platform_version";
 export const processGroupKey = "fly_process_group";
 export const defaultProcessGroup = "app";
+/**
+ * Marks machines this provider created, so that a create() which failed after the machine existed (a
+ * failing health check) is picked up again by the next create() without `adopt`.
+ */
+export const managedByKey = "managed_by";
+export const managedByValue = "pulumi";
 
 /** Fly's smallest machine; applied by check() so that read() and inputs agree. */
 export const defaultGuest = { cpuKind: "shared", cpus: 1, memoryMb: 256 } as const;
@@ -40,6 +46,7 @@ export function toConfig(inputs: MachineInputs): FlyConfig {
     auto_destroy: inputs.autoDestroy,
     metadata: {
       ...inputs.metadata,
+      [managedByKey]: managedByValue,
       [platformVersionKey]: "v2",
       [processGroupKey]: inputs.processGroup ?? defaultProcessGroup,
     },
@@ -83,7 +90,12 @@ function toCheck(check: MachineCheck): FlyCheck {
  */
 export function fromMachine(machine: Schemas["Machine"], known: Partial<MachineInputs>): MachineInputs {
   const config = machine.config ?? {};
-  const { [platformVersionKey]: _platform, [processGroupKey]: processGroup, ...metadata } = config.metadata ?? {};
+  const {
+    [platformVersionKey]: _platform,
+    [processGroupKey]: processGroup,
+    [managedByKey]: _managedBy,
+    ...metadata
+  } = config.metadata ?? {};
   return dropUndefined({
     appName: known.appName ?? "",
     name: machine.name ?? known.name ?? "",

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, sameValue } from "../core/check";
-import { dynamicProvider, withoutUndefined } from "../core/provider";
+import { dynamicProvider } from "../core/provider";
 import { isConnectionError } from "../core/retry";
 import {
   body,
@@ -14,7 +14,7 @@ import {
   type Machine as FlyMachine,
 } from "./client";
 import { checkMachine } from "./machine-check";
-import { fromMachine, toConfig } from "./machine-config";
+import { fromMachine, managedByKey, managedByValue, toConfig } from "./machine-config";
 import type { MachineInputs, MachineOutputs } from "./machine-types";
 
 export type * from "./machine-types";
@@ -58,15 +58,6 @@ function outputs(inputs: MachineInputs, machine: FlyMachine, adopted: boolean): 
     state: machine.state ?? "",
     adopted,
   };
-}
-
-/**
- * An error that still records the machine in Pulumi's state: the dynamic provider host turns an error
- * carrying `id` and `properties` into ErrorResourceInitFailed, so the resource is saved with its id and
- * the next `pulumi up` updates it (and waits again) instead of creating a second machine.
- */
-function initFailed(message: string, id: string, properties: MachineOutputs): Error {
-  return Object.assign(new Error(message), { id, properties: withoutUndefined(properties), reasons: [message] });
 }
 
 /** Scheduled and self-destroying machines run and exit on their own, so "started" is not a steady state. */
@@ -127,37 +118,31 @@ async function updateMachine(api: FlyApi, inputs: MachineInputs, machineId: stri
   const path = machinePath(inputs.appName, machineId);
   // The lease covers the rollout too, as flyctl's does, so its ttl spans the waits.
   const ttlSeconds = (timeouts.startSeconds ?? defaultStartSeconds) + (timeouts.checksSeconds ?? defaultChecksSeconds) + 30;
-  let updated: FlyMachine | undefined;
-  try {
-    return await withLease(
-      api,
-      inputs.appName,
-      machineId,
-      async (nonce) => {
-        const current = await getMachine(api, inputs.appName, machineId);
-        updated = await body(
-          api.POST("/v1/apps/{app_name}/machines/{machine_id}", {
-            params: { path },
-            headers: { "fly-machine-lease-nonce": nonce },
-            body: {
-              config: toConfig(inputs),
-              current_version: current.version,
-              min_secrets_version: inputs.minSecretsVersion,
-              name: inputs.name,
-              region: inputs.region,
-            },
-          }),
-        );
-        const settled = await settle(api, inputs, machineId, updated.version);
-        return outputs(inputs, settled, adopted);
-      },
-      { heldTimeoutMs: (timeouts.leaseSeconds ?? defaultLeaseSeconds) * 1000, ttlSeconds },
-    );
-  } catch (error) {
-    if (!updated) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw initFailed(message, machineId, outputs(inputs, updated, adopted));
-  }
+  return withLease(
+    api,
+    inputs.appName,
+    machineId,
+    async (nonce) => {
+      const current = await getMachine(api, inputs.appName, machineId);
+      const updated = await body(
+        api.POST("/v1/apps/{app_name}/machines/{machine_id}", {
+          params: { path },
+          headers: { "fly-machine-lease-nonce": nonce },
+          body: {
+            config: toConfig(inputs),
+            current_version: current.version,
+            min_secrets_version: inputs.minSecretsVersion,
+            name: inputs.name,
+            region: inputs.region,
+          },
+        }),
+      );
+      // A failed wait leaves Pulumi's state at the old config, so the next `pulumi up` updates again.
+      const settled = await settle(api, inputs, machineId, updated.version);
+      return outputs(inputs, settled, adopted);
+    },
+    { heldTimeoutMs: (timeouts.leaseSeconds ?? defaultLeaseSeconds) * 1000, ttlSeconds },
+  );
 }
 
 /** The config-bearing part of inputs, for comparing a live machine with what is wanted. */
@@ -165,7 +150,11 @@ function configOf(inputs: MachineInputs): Record<string, unknown> {
   return Object.fromEntries(configFields.filter((field) => field !== "minSecretsVersion").map((field) => [field, inputs[field]]));
 }
 
-async function adoptMachine(api: FlyApi, inputs: MachineInputs, existing: FlyMachine): Promise<MachineOutputs> {
+/**
+ * Takes over `existing`: updates it when its config differs. A machine left by a failed create() of ours is
+ * waited for again (started, checks passing), as create() would have.
+ */
+async function adoptMachine(api: FlyApi, inputs: MachineInputs, existing: FlyMachine, leftByUs: boolean): Promise<MachineOutputs> {
   const machineId = existing.id ?? "";
   if (existing.region && existing.region !== inputs.region) {
     throw new Error(
@@ -175,7 +164,9 @@ async function adoptMachine(api: FlyApi, inputs: MachineInputs, existing: FlyMac
   }
   const live = fromMachine(existing, inputs);
   const secretsPending = inputs.minSecretsVersion !== undefined;
-  if (sameValue(configOf(live), configOf(inputs)) && !secretsPending) return outputs(inputs, existing, true);
+  if (sameValue(configOf(live), configOf(inputs)) && !secretsPending) {
+    return outputs(inputs, leftByUs ? await settle(api, inputs, machineId, existing.version) : existing, true);
+  }
   return updateMachine(api, inputs, machineId, true);
 }
 
@@ -200,14 +191,15 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
     const api = flyApi();
     const existing = await findMachineByName(api, inputs.appName, inputs.name);
     if (existing) {
-      if (!inputs.adopt) {
+      const leftByUs = existing.config?.metadata?.[managedByKey] === managedByValue;
+      if (!inputs.adopt && !leftByUs) {
         throw new Error(
           `${label(inputs)}: a machine of this name already exists (id ${existing.id}, state ${existing.state}). ` +
             "Set `adopt: true` to take it over (this is also how a machine left by an interrupted `pulumi up` is found again), or choose another name.",
         );
       }
-      const outs = await adoptMachine(api, inputs, existing);
-      return { id: outs.machineId, outs };
+      const outs = await adoptMachine(api, inputs, existing, leftByUs);
+      return { id: outs.machineId, outs: { ...outs, adopted: inputs.adopt === true } };
     }
     let created: FlyMachine | undefined;
     try {
@@ -229,8 +221,15 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
       const settled = await settle(api, inputs, machineId, created.version);
       return { id: machineId, outs: outputs(inputs, settled, false) };
     } catch (error) {
+      // Pulumi could record the machine through ErrorResourceInitFailed, but the host sends those
+      // properties (with the ~60 KB serialized provider) in gRPC trailers, past HTTP/2's 64 KB header
+      // block limit, so the answer never arrives. The machine is marked as ours instead and the next
+      // create() takes it over.
       const message = error instanceof Error ? error.message : String(error);
-      throw initFailed(message, machineId, outputs(inputs, created, false));
+      throw new Error(
+        `${message}. The machine ${machineId} is kept; the next \`pulumi up\` takes it over and waits again ` +
+          `(or remove it with \`fly machine destroy ${machineId} --app ${inputs.appName} --force\`).`,
+      );
     }
   },
 
@@ -238,7 +237,7 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
     const known: Partial<MachineOutputs> = props ?? {};
     const appName = known.appName ?? "";
     const machine = await ignoreNotFound(() => getMachine(flyApi(), appName, id));
-    if (!machine || machine.state === "destroyed") return { id: "" };
+    if (!machine || machine.state === "destroyed" || machine.state === "destroying") return { id: "" };
     return { id, props: outputs(fromMachine(machine, { ...known, appName }), machine, known.adopted ?? false) };
   },
 

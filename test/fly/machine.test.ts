@@ -3,6 +3,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { unknownValue } from "../../dynamic-providers/core/check";
 import { machineProvider, type MachineInputs, type MachineOutputs } from "../../dynamic-providers/fly/machine";
 import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+import { runLifecycle } from "../harness/lifecycle";
+import { startProviderHost, type ProviderHostClient } from "../harness/provider-host";
+import { assertNoSecrets } from "../harness/secrets-scan";
+import { serializeProviders } from "../harness/serialize";
 
 const provider = machineProvider as Required<pulumi.dynamic.ResourceProvider<MachineInputs, MachineOutputs>>;
 const appName = "draft-app";
@@ -179,7 +183,7 @@ describe("machine lifecycle", () => {
     const [createCall] = calls("Machines_create");
     const sent = createCall.requestBody as { name: string; region: string; min_secrets_version: number; config: { metadata: Record<string, string> } };
     expect(sent).toMatchObject({ name: "web", region: "ewr", min_secrets_version: 1 });
-    expect(sent.config.metadata).toEqual({ fly_platform_version: "v2", fly_process_group: "app" });
+    expect(sent.config.metadata).toEqual({ fly_platform_version: "v2", fly_process_group: "app", managed_by: "pulumi" });
     expect(liveMachine(outs.machineId).state).toBe("started");
 
     // read() maps the live config back to the inputs shape, autostop false → "off" included.
@@ -310,22 +314,56 @@ describe("machine faults", () => {
     expect(calls("Machines_update")).toEqual([]);
   });
 
-  it("fails create naming the failing health check, and still records the machine", async () => {
+  it("fails create naming the failing health check; the next create takes the machine over", async () => {
     emu.faults.failHealthChecks(appName, true);
-    const error = await provider.create(await checked(web)).then(
-      () => undefined,
-      (reason: unknown) => reason as Error & { id?: string; properties?: MachineOutputs },
+    const inputs = await checked(web);
+    await expect(provider.create(inputs)).rejects.toThrow(
+      /fly machine 'web' \([0-9a-f]+\) in app 'draft-app': health checks did not pass: .*servicecheck-00-http-8080: critical.*is kept; the next `pulumi up` takes it over/,
     );
-    expect(error?.message).toMatch(/fly machine 'web' \([0-9a-f]+\) in app 'draft-app': health checks did not pass/);
-    expect(error?.message).toContain("servicecheck-00-http-8080: critical");
-    const machines = [...(emu.state.apps.get(appName)?.machines.values() ?? [])];
-    expect(machines).toHaveLength(1);
-    expect(error?.id).toBe(machines[0].id);
-    expect(error?.properties?.machineId).toBe(machines[0].id);
+    const left = [...(emu.state.apps.get(appName)?.machines.values() ?? [])];
+    expect(left).toHaveLength(1);
+    expect(left[0].config.metadata).toMatchObject({ managed_by: "pulumi" });
 
-    // The next run updates the recorded machine (Pulumi does after an init failure) and passes once healthy.
     emu.faults.failHealthChecks(appName, false);
-    const outs = (await provider.update(machines[0].id, error?.properties as MachineOutputs, await checked({ ...web, env: { ENV: "fixed" } }))).outs as MachineOutputs;
+    emu.resetCalls();
+    const outs = (await provider.create(inputs)).outs as MachineOutputs;
+    expect(outs.machineId).toBe(left[0].id);
+    expect(outs.adopted).toBe(false);
     expect(outs.state).toBe("started");
+    expect(calls("Machines_create")).toEqual([]);
   });
+});
+
+describe("Machine and Volume through the SDK's dynamic-provider host", () => {
+  let host: ProviderHostClient;
+
+  beforeAll(async () => {
+    host = await startProviderHost({ env: { FLY_API_TOKEN: emu.token, FLY_API_URL: emu.url } });
+  });
+
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  it("serializes both without the token and runs their whole lifecycle", async () => {
+    const props = { appName, name: "web", region: "ewr", image, env: { ENV: "stage" }, services: web.services, timeouts: web.timeouts };
+    const serialized = await serializeProviders(
+      [
+        { module: "dynamic-providers/fly/machine", exportName: "Machine", name: "web", props },
+        { module: "dynamic-providers/fly/volume", exportName: "Volume", name: "data", props: { appName, name: "data", region: "ewr" } },
+      ],
+      { env: { FLY_API_TOKEN: emu.token, FLY_API_URL: emu.url } },
+    );
+    expect(serialized.web.type).toBe("pulumi-nodejs:dynamic/fly:Machine");
+    expect(serialized.data.type).toBe("pulumi-nodejs:dynamic/fly:Volume");
+    for (const resource of Object.values(serialized)) assertNoSecrets(resource.provider, [emu.token]);
+
+    await runLifecycle(host, { resource: serialized.data, name: "data", update: { sizeGb: 2 }, replace: { region: "fra" }, deleteBeforeReplace: false });
+    await runLifecycle(
+      host,
+      { resource: serialized.web, name: "web", update: { env: { ENV: "prod" } }, replace: { region: "fra" }, deleteBeforeReplace: true },
+      { afterUpdate: (updated) => expect(liveMachine(String(updated.id)).config.env).toEqual({ ENV: "prod" }) },
+    );
+
+  }, 180_000);
 });
