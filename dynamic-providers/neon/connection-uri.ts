@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures } from "../core/check";
+import { dynamicProvider } from "../core/provider";
 import { ignoreNeonNotFound, neonApi, neonCall, type NeonApi } from "./client";
 import { checkPostgresName } from "./database";
 import { checkNeonIds, isUnknown, poolerHostOf } from "./endpoint";
@@ -45,7 +46,7 @@ async function fetchUris(api: NeonApi, inputs: ConnectionUriInputs): Promise<Con
   };
 }
 
-export const connectionUriProvider: pulumi.dynamic.ResourceProvider<ConnectionUriInputs, ConnectionUriOutputs> = {
+export const connectionUriProvider = dynamicProvider<ConnectionUriInputs, ConnectionUriOutputs>({
   async check(_olds, news) {
     const problems = failures("neon connection uri", isUnknown(news.databaseName) ? undefined : news.databaseName);
     checkNeonIds(problems, { ...news }, ["projectId", "branchId", "endpointId"]);
@@ -78,7 +79,7 @@ export const connectionUriProvider: pulumi.dynamic.ResourceProvider<ConnectionUr
 
   /** Nothing to delete: a connection URI is computed by Neon on request, not an object in the API. */
   async delete() {},
-};
+});
 
 export interface ConnectionUriArgs {
   projectId: pulumi.Input<string>;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Database as NeonDatabase } from "@neondatabase/api-client";
 import { changedFields, failures, type Failures } from "../core/check";
+import { dynamicProvider } from "../core/provider";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
 import { checkNeonIds, isUnknown } from "./endpoint";
 
@@ -52,7 +53,7 @@ async function setOwner(api: NeonApi, inputs: DatabaseInputs): Promise<NeonDatab
   return result.database;
 }
 
-export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, DatabaseOutputs> = {
+export const databaseProvider = dynamicProvider<DatabaseInputs, DatabaseOutputs>({
   async check(_olds, news) {
     const problems = failures("neon database", isUnknown(news.name) ? undefined : news.name);
     checkNeonIds(problems, { ...news }, ["projectId", "branchId"]);
@@ -113,7 +114,7 @@ export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, D
       mutate(api, props.projectId, () => api.deleteProjectBranchDatabase(props.projectId, props.branchId, props.name), { idempotent: true }),
     );
   },
-};
+});
 
 export interface DatabaseArgs {
   /** The Neon project id. Changing it replaces the database. */

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Endpoint as NeonEndpoint, EndpointType, EndpointUpdateRequest } from "@neondatabase/api-client";
 import { changedFields, failures, type Failures } from "../core/check";
+import { dynamicProvider } from "../core/provider";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
 
 /** What the engine sends for a value that is not known yet (preview): checks skip it. */
@@ -138,7 +139,7 @@ async function configure(api: NeonApi, inputs: EndpointInputs, endpoint: NeonEnd
   return result.endpoint;
 }
 
-export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, EndpointOutputs> = {
+export const endpointProvider = dynamicProvider<EndpointInputs, EndpointOutputs>({
   async check(_olds, news) {
     const problems = failures("neon endpoint", news.branchId);
     checkNeonIds(problems, { ...news }, ["projectId", "branchId"]);
@@ -225,7 +226,7 @@ export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, E
     const api = neonApi();
     await ignoreNeonNotFound(() => mutate(api, props.projectId, () => api.deleteProjectEndpoint(props.projectId, id), { idempotent: true }));
   },
-};
+});
 
 export interface EndpointArgs {
   /** The Neon project id. Changing it replaces the endpoint. */

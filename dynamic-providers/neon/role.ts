@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Role as NeonRole } from "@neondatabase/api-client";
 import { changedFields, failures } from "../core/check";
+import { dynamicProvider } from "../core/provider";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
 import { checkPostgresName } from "./database";
 import { checkNeonIds, isUnknown } from "./endpoint";
@@ -38,7 +39,7 @@ async function passwordOf(api: NeonApi, inputs: RoleInputs, role: NeonRole | und
   return revealed.password;
 }
 
-export const roleProvider: pulumi.dynamic.ResourceProvider<RoleInputs, RoleOutputs> = {
+export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
   async check(_olds, news) {
     const problems = failures("neon role", isUnknown(news.name) ? undefined : news.name);
     checkNeonIds(problems, { ...news }, ["projectId", "branchId"]);
@@ -103,7 +104,7 @@ export const roleProvider: pulumi.dynamic.ResourceProvider<RoleInputs, RoleOutpu
       mutate(api, props.projectId, () => api.deleteProjectBranchRole(props.projectId, props.branchId, props.name), { idempotent: true }),
     );
   },
-};
+});
 
 export interface RoleArgs {
   /** The Neon project id. Changing it replaces the role. */

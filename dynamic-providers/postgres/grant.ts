@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "pg";
 import { changedFields, failures, isUnknown } from "../core/check";
+import { dynamicProvider } from "../core/provider";
 import { identifierProblem, inTransaction, isDatabaseGone, isPostgresUri, roleExists, withConnection, type ConnectOptions } from "./connection";
 import {
   describeKey,
@@ -201,7 +202,7 @@ async function apply(client: Client, news: GrantInputs, olds?: GrantOutputs): Pr
   });
 }
 
-export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantOutputs> = {
+export const grantProvider = dynamicProvider<GrantInputs, GrantOutputs>({
   async check(_olds, news) {
     const problems = failures("postgres grant", typeof news.role === "string" && typeof news.database === "string" ? `${news.role} on ${news.database}` : undefined);
     if (!isUnknown(news.adminUri) && !isPostgresUri(news.adminUri)) problems.add("adminUri", "must be a postgresql:// URI");
@@ -293,7 +294,7 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantOu
       if (!isDatabaseGone(error)) throw error;
     }
   },
-};
+});
 
 export interface GrantArgs {
   /** The admin's connection URI (on Neon, the project owner's). Secret. Any database: the provider connects to `database`. */

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
+import { dynamicProvider } from "../core/provider";
 import { identifierProblem, inTransaction, isDatabaseGone, isPostgresUri, withConnection, type ConnectOptions } from "./connection";
 import { quoteIdentifier } from "./profiles";
 
@@ -43,7 +44,7 @@ async function revoke(props: DatabaseLockdownInputs): Promise<void> {
   );
 }
 
-export const databaseLockdownProvider: pulumi.dynamic.ResourceProvider<DatabaseLockdownInputs, DatabaseLockdownOutputs> = {
+export const databaseLockdownProvider = dynamicProvider<DatabaseLockdownInputs, DatabaseLockdownOutputs>({
   async check(_olds, news) {
     const problems = failures("postgres database lockdown", news.database);
     if (!isUnknown(news.adminUri) && !isPostgresUri(news.adminUri)) problems.add("adminUri", "must be a postgresql:// URI");
@@ -103,7 +104,7 @@ export const databaseLockdownProvider: pulumi.dynamic.ResourceProvider<DatabaseL
       if (!isDatabaseGone(error)) throw error;
     }
   },
-};
+});
 
 export interface DatabaseLockdownArgs {
   /** The admin's connection URI (on Neon, the project owner's). Secret. Any database: the provider connects to `database`. */

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
+import { dynamicProvider } from "../core/provider";
 import { identifierProblem, inTransaction, isDatabaseGone, isPostgresUri, roleExists, sqlState, withConnection, type ConnectOptions } from "./connection";
 import { quoteIdentifier } from "./profiles";
 
@@ -56,7 +57,7 @@ function roleOptions(inputs: RoleInputs): string {
  */
 const adminMembership = (name: string): string => `GRANT ${quoteIdentifier(name)} TO CURRENT_USER`;
 
-export const roleProvider: pulumi.dynamic.ResourceProvider<RoleInputs, RoleOutputs> = {
+export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
   async check(_olds, news) {
     const problems = failures("postgres role", news.name);
     if (!isUnknown(news.adminUri) && !isPostgresUri(news.adminUri)) problems.add("adminUri", "must be a postgresql:// URI");
@@ -152,7 +153,7 @@ export const roleProvider: pulumi.dynamic.ResourceProvider<RoleInputs, RoleOutpu
       await drop("postgres");
     }
   },
-};
+});
 
 /** Logs in as the role to compare its password with ours; only a failed authentication counts as a mismatch. */
 async function passwordWorks(props: RoleInputs): Promise<boolean> {
