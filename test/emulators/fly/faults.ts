@@ -17,6 +17,23 @@ export interface FaultControls {
   holdLease(appName: string, machineId: string, ms: number): void;
   /** Volumes stay attached for `ms` after their machine is destroyed. */
   volumeDetachDelay(ms: number): void;
+  /**
+   * Run-once machines of this app (auto_destroy, no services, no schedule: a release command) exit with
+   * `code` from now on; 0 (the default) is a success.
+   */
+  exitCode(appName: string, code: number): void;
+  /**
+   * The next `count` exec calls on machines of this app (every one when `count` is omitted) answer with
+   * `result`; afterwards exec answers exit code 0 with empty output again.
+   */
+  execResult(appName: string, result: ExecResult, count?: number): void;
+}
+
+/** What POST .../exec answers (flydv1.ExecResponse). */
+export interface ExecResult {
+  exitCode: number;
+  stdout?: string;
+  stderr?: string;
 }
 
 /** Owner reported for leases taken with holdLease. */
@@ -27,6 +44,8 @@ export class Faults implements FaultControls {
   notReady: { ms: number; status: 401 | 404 } = { ms: 0, status: 404 };
   readonly failingHealthChecks = new Set<string>();
   detachDelayMs = 0;
+  readonly exitCodes = new Map<string, number>();
+  private readonly execResults = new Map<string, { result: ExecResult; remaining: number }>();
 
   constructor(private readonly store: Store) {}
 
@@ -66,5 +85,22 @@ export class Faults implements FaultControls {
 
   volumeDetachDelay(ms: number): void {
     this.detachDelayMs = ms;
+  }
+
+  exitCode(appName: string, code: number): void {
+    this.exitCodes.set(appName, code);
+  }
+
+  execResult(appName: string, result: ExecResult, count = Number.POSITIVE_INFINITY): void {
+    if (count > 0) this.execResults.set(appName, { result, remaining: count });
+  }
+
+  /** The answer for the next exec on a machine of this app (consumes one of a counted result). */
+  takeExecResult(appName: string): ExecResult {
+    const entry = this.execResults.get(appName);
+    if (!entry) return { exitCode: 0, stdout: "", stderr: "" };
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) this.execResults.delete(appName);
+    return entry.result;
   }
 }

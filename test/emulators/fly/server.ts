@@ -9,7 +9,7 @@ import { networkRoutes } from "./routes/network";
 import { volumeRoutes } from "./routes/volumes";
 import { Store, type FlyState } from "./state";
 
-export type { Fault, FaultControls } from "./faults";
+export type { ExecResult, Fault, FaultControls } from "./faults";
 export type { FlyState, AppRecord, MachineRecord, VolumeRecord, SecretRecord, IpRecord, CertificateRecord, LeaseRecord, MachineState } from "./state";
 
 export interface RecordedCall {

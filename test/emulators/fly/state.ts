@@ -141,6 +141,12 @@ export const ids = {
 
 export const now = (): string => new Date().toISOString();
 
+/**
+ * One step of a scheduled transition: a state, or a state with an event computed when the step runs (an
+ * exit event reads the exit code a test set through a fault by then).
+ */
+export type TransitionStep = MachineState | { state: MachineState; event: () => Partial<MachineEvent> };
+
 interface Waiter {
   machine: MachineRecord;
   predicate: (machine: MachineRecord) => boolean;
@@ -163,7 +169,8 @@ export class Store implements FlyState {
     this.transitionMs = transitionMs;
   }
 
-  setState(machine: MachineRecord, state: MachineState): void {
+  /** `event` overrides the recorded event's fields, e.g. an exit event `{ type: "exit", request: { exit_event } }`. */
+  setState(machine: MachineRecord, state: MachineState, event: Partial<MachineEvent> = {}): void {
     machine.state = state;
     machine.updatedAt = now();
     machine.events.unshift({
@@ -172,6 +179,7 @@ export class Store implements FlyState {
       status: state,
       source: "flyd",
       timestamp: Date.now(),
+      ...event,
     });
     if (state === "destroyed") this.onDestroyed?.(machine);
     for (const waiter of [...this.waiters]) {
@@ -186,22 +194,27 @@ export class Store implements FlyState {
    * Moves the machine through `steps`, one every transitionMs. With transitionMs 0 the steps run
    * synchronously, so callers snapshot their response first. A new schedule cancels the old one.
    */
-  schedule(machine: MachineRecord, steps: MachineState[]): void {
+  schedule(machine: MachineRecord, steps: TransitionStep[]): void {
     const pending = this.transitions.get(machine);
     if (pending) clearTimeout(pending);
     this.transitions.delete(machine);
     if (this.transitionMs <= 0) {
-      for (const step of steps) this.setState(machine, step);
+      for (const step of steps) this.step(machine, step);
       return;
     }
     const [next, ...rest] = steps;
     if (next === undefined) return;
     const timer = setTimeout(() => {
       this.transitions.delete(machine);
-      this.setState(machine, next);
+      this.step(machine, next);
       this.schedule(machine, rest);
     }, this.transitionMs);
     this.transitions.set(machine, timer);
+  }
+
+  private step(machine: MachineRecord, step: TransitionStep): void {
+    if (typeof step === "string") this.setState(machine, step);
+    else this.setState(machine, step.state, step.event());
   }
 
   /** Runs fn after ms (tracked so close() can cancel it). */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { components } from "../../../../dynamic-providers/fly/schema.gen";
-import type { AppRecord, LeaseRecord, MachineConfig, MachineRecord, MachineState } from "../state";
+import type { AppRecord, LeaseRecord, MachineConfig, MachineEvent, MachineRecord, MachineState, TransitionStep } from "../state";
 import { ids, now } from "../state";
 import type { Handler, RouteContext } from "./common";
 import {
@@ -172,6 +172,37 @@ export function detachVolumesOf(ctx: { store: RouteContext["store"]; faults: Rou
   });
 }
 
+/**
+ * A machine that runs its command once and goes away (flyctl's release command machine): it has
+ * auto_destroy, no services and no schedule.
+ */
+function runsOnce(config: MachineConfig): boolean {
+  return config.auto_destroy === true && (config.services ?? []).length === 0 && !config.schedule;
+}
+
+/**
+ * The event flyd records when the main process exits, shaped as fly-go's MachineRequest.ExitEvent. Its
+ * fields are `omitempty` there, so a 0 exit code is absent from the JSON.
+ */
+function exitEvent(code: number): Partial<MachineEvent> {
+  const exit: Record<string, unknown> = { requested_stop: false, restarting: false, exited_at: now() };
+  if (code !== 0) Object.assign(exit, { exit_code: code, guest_exit_code: code });
+  // The spec types `request` as an object without properties; this is what flyd puts there.
+  const request = { exit_event: exit, restart_count: 0 } as unknown as MachineEvent["request"];
+  return { type: "exit", status: "stopped", request };
+}
+
+/** Runs for one transition, exits with the app's exitCode fault, then is destroyed. */
+function runOnceSteps(ctx: RouteContext, machine: MachineRecord): TransitionStep[] {
+  return [
+    "starting",
+    "started",
+    { state: "stopped", event: () => exitEvent(ctx.faults.exitCodes.get(machine.appName) ?? 0) },
+    "destroying",
+    "destroyed",
+  ];
+}
+
 const create: Handler = (ctx) => {
   const app = appOf(ctx);
   const body = record(ctx.body);
@@ -201,7 +232,8 @@ const create: Handler = (ctx) => {
   app.machines.set(machine.id, machine);
   ctx.store.setState(machine, "created");
   const response = view(ctx, machine, { nonce: machine.lease?.nonce });
-  ctx.store.schedule(machine, optionalBoolean(body, "skip_launch") ? ["stopped"] : ["starting", "started"]);
+  const skipLaunch = optionalBoolean(body, "skip_launch") === true;
+  ctx.store.schedule(machine, skipLaunch ? ["stopped"] : runsOnce(config) ? runOnceSteps(ctx, machine) : ["starting", "started"]);
   return ok(response);
 };
 
@@ -365,6 +397,28 @@ const releaseLease: Handler = (ctx) => {
   return ok({ status: "success", data: { ok: true } });
 };
 
+const listEvents: Handler = (ctx) => {
+  const machine = machineOf(ctx);
+  const limit = ctx.query["limit"] === undefined ? 20 : Math.min(50, Math.max(1, Number(ctx.query["limit"])));
+  if (!Number.isInteger(limit)) throw new HttpError(400, `invalid limit "${ctx.query["limit"]}"`);
+  return ok(machine.events.slice(0, limit));
+};
+
+/** Runs nothing: answers with the app's execResult fault (exit code 0, empty output by default). */
+const exec: Handler = (ctx) => {
+  const machine = liveMachineOf(ctx);
+  guardLease(ctx, machine);
+  const body = record(ctx.body);
+  const command = body["command"];
+  const hasCommand = Array.isArray(command) ? command.length > 0 : optionalString(body, "cmd") !== undefined;
+  if (!hasCommand) throw new HttpError(400, "command is required");
+  if (machine.state !== "started") {
+    throw new HttpError(400, `failed_precondition: machine ${machine.id} is not started (state ${machine.state})`);
+  }
+  const result = ctx.faults.takeExecResult(machine.appName);
+  return ok({ exit_code: result.exitCode, stdout: result.stdout ?? "", stderr: result.stderr ?? "" });
+};
+
 export const machineRoutes: Record<string, Handler> = {
   Machines_create: create,
   Machines_show: show,
@@ -378,4 +432,6 @@ export const machineRoutes: Record<string, Handler> = {
   Machines_create_lease: createLease,
   Machines_show_lease: showLease,
   Machines_release_lease: releaseLease,
+  Machines_list_events: listEvents,
+  Machines_exec: exec,
 };
