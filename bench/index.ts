@@ -4,7 +4,10 @@
  */
 import { serializeProviders } from "../test/harness/serialize";
 import { benchFly } from "./fly";
+import { benchNeon } from "./neon";
 import { printTable, type Figures } from "./measure";
+
+const benchAdminUri = "postgresql://owner:pw@127.0.0.1:5432/naluma_content";
 
 const serializedResources = [
   { module: "dynamic-providers/fly/app", exportName: "App", props: { name: "bench", orgSlug: "personal" } },
@@ -14,16 +17,33 @@ const serializedResources = [
   { module: "dynamic-providers/fly/ip-address", exportName: "IpAddress", props: { appName: "bench", type: "v6" } },
   { module: "dynamic-providers/fly/certificate", exportName: "Certificate", props: { appName: "bench", hostname: "a.example.com" } },
   { module: "dynamic-providers/fly/deploy-token", exportName: "DeployToken", props: { appName: "bench" } },
+  { module: "dynamic-providers/neon/project", exportName: "Project", props: { name: "bench", regionId: "aws-eu-central-1" } },
+  { module: "dynamic-providers/neon/branch", exportName: "Branch", props: { projectId: "p", name: "staging" } },
+  { module: "dynamic-providers/neon/endpoint", exportName: "Endpoint", props: { projectId: "p", branchId: "b" } },
+  { module: "dynamic-providers/neon/database", exportName: "Database", props: { projectId: "p", branchId: "b", name: "prefect_server", ownerName: "o" } },
+  { module: "dynamic-providers/neon/role", exportName: "Role", props: { projectId: "p", branchId: "b", name: "admin" } },
+  {
+    module: "dynamic-providers/neon/connection-uri",
+    exportName: "ConnectionUri",
+    props: { projectId: "p", branchId: "b", endpointId: "ep", databaseName: "naluma_content", roleName: "o" },
+  },
+  { module: "dynamic-providers/postgres/role", exportName: "Role", props: { adminUri: benchAdminUri, name: "pipeline", password: "p" } },
+  {
+    module: "dynamic-providers/postgres/grant",
+    exportName: "Grant",
+    props: { adminUri: benchAdminUri, database: "naluma_content", role: "pipeline", profile: "app", migrationsRole: "migrations" },
+  },
+  { module: "dynamic-providers/postgres/lockdown", exportName: "DatabaseLockdown", props: { adminUri: benchAdminUri, database: "prefect_server" } },
 ];
 
 async function main(): Promise<void> {
-  const figures: Figures[] = [...(await benchFly())];
+  const figures: Figures[] = [...(await benchFly()), ...(await benchNeon())];
   printTable(
     "API calls and our own time (emulators, instant transitions)",
     figures.map((row) => ({ phase: row.phase, reads: row.reads, writes: row.writes, "ms": row.ms })),
   );
 
-  const serialized = await serializeProviders(serializedResources.map((resource) => ({ ...resource, name: resource.exportName })));
+  const serialized = await serializeProviders(serializedResources.map((resource) => ({ ...resource, name: resource.module })));
   printTable(
     "Serialized provider size (the __provider string stored in state)",
     Object.entries(serialized).map(([name, resource]) => ({ resource: resource.type || name, bytes: Buffer.byteLength(resource.provider) })),
