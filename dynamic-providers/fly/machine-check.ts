@@ -4,6 +4,7 @@ import type { MachineCheck, MachineInputs, MachineService } from "./machine-type
 
 export const machineNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const regionPattern = /^[a-z]{3}$/;
+export const processGroupPattern = /^[a-z0-9_-]+$/;
 
 const cpuKinds = ["shared", "performance"] as const;
 /** Per cpu kind: allowed cpu counts and memory per cpu (fly-go's guest limits). */
@@ -63,7 +64,7 @@ export function checkMachine(news: MachineInputs): { inputs: MachineInputs; fail
     if (known(news.restart.maxRetries)) problems.integer("restart.maxRetries", news.restart.maxRetries, { min: 0, max: 100 });
   }
   if (known(news.processGroup)) {
-    problems.pattern("processGroup", news.processGroup, /^[a-z0-9_-]+$/, "a process group name such as `app`", false);
+    problems.pattern("processGroup", news.processGroup, processGroupPattern, "a process group name such as `app`", false);
   }
   if (known(news.minSecretsVersion)) problems.integer("minSecretsVersion", news.minSecretsVersion, { min: 0 });
   for (const flag of ["autoDestroy", "waitForChecks", "adopt"] as const) {
@@ -94,7 +95,8 @@ function normalise(news: MachineInputs): MachineInputs {
   return inputs;
 }
 
-function checkGuest(problems: Failures, guest: NonNullable<MachineInputs["guest"]>): void {
+/** Guest rules (cpu kind, cpu count, memory per cpu); `platform:` stack config reuses them through a prefixed Failures. */
+export function checkGuest(problems: Failures, guest: NonNullable<MachineInputs["guest"]>): void {
   problems.oneOf("guest.cpuKind", guest.cpuKind, cpuKinds, true);
   const limits = guestLimits[guest.cpuKind as keyof typeof guestLimits];
   if (!limits || isUnknown(guest.cpus) || isUnknown(guest.memoryMb)) return;
@@ -165,7 +167,7 @@ function checkService(problems: Failures, path: string, service: MachineService)
 }
 
 /** Intervals of 1s..1h, a timeout of 1s..interval and a grace period up to 1h: outside that is a typo. */
-function checkHealthCheck(problems: Failures, path: string, check: MachineCheck): void {
+export function checkHealthCheck(problems: Failures, path: string, check: MachineCheck): void {
   problems.oneOf(`${path}.type`, check.type, ["http", "tcp"], true);
   checkPort(problems, `${path}.port`, check.port, false);
   const interval = duration(problems, `${path}.interval`, check.interval, second, hour, "between 1s and 1h");

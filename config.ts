@@ -1,0 +1,992 @@
+/**
+ * The one typed schema of the `platform:` stack config. `loadConfig()` reads `new pulumi.Config("platform")`
+ * when the program starts; `parseConfig()` validates everything at once, fills in the seeds' defaults and
+ * throws one `ConfigError` listing every problem, each naming its key and how to fix it.
+ *
+ * Only what a person must decide or provide is config. What the platform makes itself (database passwords,
+ * connection strings, Fly deploy tokens, the Access AUD tag, Cloudflare API tokens, the Prefect auth string,
+ * the Access team domain, which the Zero Trust organization already has) is not.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { failures, parseDuration, type CheckFailure, type Failures } from "./dynamic-providers/core/check";
+import { appNamePattern } from "./dynamic-providers/fly/app";
+import { checkGuest, checkHealthCheck, machineNamePattern, processGroupPattern } from "./dynamic-providers/fly/machine-check";
+import type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule } from "./dynamic-providers/fly/machine-types";
+import { neonRegions, projectDefaults } from "./dynamic-providers/neon/project";
+
+export type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule };
+
+export const environments = ["production", "staging", "preview"] as const;
+export type EnvironmentName = (typeof environments)[number];
+export const prefectModes = ["colocated", "standalone"] as const;
+export type PrefectMode = (typeof prefectModes)[number];
+export const identityProviders = ["google", "github"] as const;
+export type IdentityProvider = (typeof identityProviders)[number];
+
+/**
+ * Fly regions, from https://fly.io/docs/reference/regions/ (the same 35 codes as `fly platform regions`
+ * listed before Fly's 2025 consolidation, so stacks on a retired region still parse).
+ */
+export const flyRegions: readonly string[] = [
+  "ams", "arn", "atl", "bog", "bom", "bos", "cdg", "den", "dfw", "ewr", "eze", "fra", "gdl", "gig", "gru", "hkg", "iad",
+  "jnb", "lax", "lhr", "mad", "mia", "nrt", "ord", "otp", "phx", "qro", "scl", "sea", "sin", "sjc", "syd", "waw", "yul", "yyz",
+];
+
+/** Environment variables the user's secrets become on the Fly apps (seed 000 §1 and §3). */
+export const secretEnvNames = [
+  "ANTHROPIC_API_KEY",
+  "OPENAI_API_KEY",
+  "WP_APP_PASSWORD",
+  "NCBI_API_KEY",
+  "BRAVE_API_KEY",
+  "R2_ACCESS_KEY_ID",
+  "R2_SECRET_ACCESS_KEY",
+  "SLACK_WEBHOOK_URL",
+  "LANGFUSE_PUBLIC_KEY",
+  "LANGFUSE_SECRET_KEY",
+  "SENTRY_DSN",
+] as const;
+export type SecretEnvName = (typeof secretEnvNames)[number];
+
+/** Secrets the platform makes and sets itself; a plain `env` entry of the same name would shadow them. */
+const platformSecretEnvNames = ["DATABASE_URL", "DATABASE_URL_MIGRATIONS", "PREFECT_API_DATABASE_CONNECTION_URL", "CF_ACCESS_AUD"];
+
+/** Secrets only the user can provide, `pulumi config set --secret platform:<key> …`. */
+export interface UserSecrets {
+  anthropicApiKey: pulumi.Output<string>;
+  openaiApiKey: pulumi.Output<string>;
+  wpAppPassword: pulumi.Output<string>;
+  ncbiApiKey: pulumi.Output<string>;
+  braveApiKey: pulumi.Output<string>;
+  r2AccessKeyId: pulumi.Output<string>;
+  r2SecretAccessKey: pulumi.Output<string>;
+  slackWebhookUrl?: pulumi.Output<string>;
+  langfusePublicKey?: pulumi.Output<string>;
+  langfuseSecretKey?: pulumi.Output<string>;
+  sentryDsn?: pulumi.Output<string>;
+  /** Cloudflare Access Google identity provider; required while `google` is in `dashboard.access.identityProviders`. */
+  googleOauthClientSecret?: pulumi.Output<string>;
+  /** Cloudflare Access GitHub identity provider; required while `github` is in `dashboard.access.identityProviders`. */
+  githubOauthClientSecret?: pulumi.Output<string>;
+}
+export type UserSecretKey = keyof UserSecrets;
+
+/**
+ * When a secret is required. `always`: the pipeline calls it on every run (LLMs, WordPress, R2, research
+ * sources), so a stack without it deploys a broken app. `optional`: notifications and telemetry, whose absence
+ * only loses Slack messages, traces or error reports. The others follow a setting.
+ */
+type SecretNeed = "always" | "optional" | "langfuse pair" | IdentityProvider;
+
+interface SecretSpec {
+  key: UserSecretKey;
+  env?: SecretEnvName;
+  what: string;
+  need: SecretNeed;
+}
+
+export const userSecretSpecs: readonly SecretSpec[] = [
+  { key: "anthropicApiKey", env: "ANTHROPIC_API_KEY", what: "the Anthropic API key (sk-ant-…)", need: "always" },
+  { key: "openaiApiKey", env: "OPENAI_API_KEY", what: "the OpenAI API key (sk-…)", need: "always" },
+  { key: "wpAppPassword", env: "WP_APP_PASSWORD", what: "the WordPress application password", need: "always" },
+  { key: "ncbiApiKey", env: "NCBI_API_KEY", what: "the NCBI E-utilities API key", need: "always" },
+  { key: "braveApiKey", env: "BRAVE_API_KEY", what: "the Brave Search API key", need: "always" },
+  { key: "r2AccessKeyId", env: "R2_ACCESS_KEY_ID", what: "the R2 access key id", need: "always" },
+  { key: "r2SecretAccessKey", env: "R2_SECRET_ACCESS_KEY", what: "the R2 secret access key", need: "always" },
+  { key: "slackWebhookUrl", env: "SLACK_WEBHOOK_URL", what: "the Slack incoming webhook URL", need: "optional" },
+  { key: "langfusePublicKey", env: "LANGFUSE_PUBLIC_KEY", what: "the Langfuse public key (pk-lf-…)", need: "langfuse pair" },
+  { key: "langfuseSecretKey", env: "LANGFUSE_SECRET_KEY", what: "the Langfuse secret key (sk-lf-…)", need: "langfuse pair" },
+  { key: "sentryDsn", env: "SENTRY_DSN", what: "the Sentry DSN", need: "optional" },
+  { key: "googleOauthClientSecret", what: "the Google OAuth client secret for Cloudflare Access", need: "google" },
+  { key: "githubOauthClientSecret", what: "the GitHub OAuth client secret for Cloudflare Access", need: "github" },
+];
+
+export interface EnvironmentConfig {
+  /** `platform:environment`: `production`, `staging` or `preview` (seed 003); picks the defaults below. */
+  name: EnvironmentName;
+  /** `platform:productionStack`, e.g. `organization/platform/production`: whose Neon project a non-owning stack branches from. */
+  productionStack?: string;
+}
+
+export interface FlyConfig {
+  /** Fly organization slug. @default `personal` */
+  org: string;
+  /** Primary region of every app. @default `fra` (seed 000 §1 "Select region: fra") */
+  region: string;
+  /** Expiry of the per-app deploy tokens handed to GitHub Actions. @default `999999h` (seed 000 `fly tokens create deploy -x 999999h`) */
+  deployTokenExpiry: string;
+}
+
+export interface VolumeConfig {
+  /** Fly volume name (lowercase letters, digits, underscores). */
+  name: string;
+  /** Absolute mount path (seed 002 `[[mounts]] destination`). */
+  path: string;
+  /** @default `1` */
+  sizeGb: number;
+}
+
+/** What every Fly app section has. */
+export interface FlyAppConfig {
+  /** Physical Fly app name (globally unique, becomes `<appName>.fly.dev`). */
+  appName: string;
+  /** Image reference. @default `registry.fly.io/<appName>:latest` (CI pushes it with `fly deploy --image-label latest`) */
+  image: string;
+  /** @default `platform:fly.region` */
+  region: string;
+  guest: MachineGuest;
+  /** Plain environment variables: the defaults from the seeds merged with the section's `env`. */
+  env: Record<string, string>;
+  /** Which of the user's secrets (by environment variable) the app receives; unset optional ones are skipped. */
+  secrets: SecretEnvName[];
+  /** At most one volume per machine (seed 002 `[[mounts]]`). */
+  volume?: VolumeConfig;
+}
+
+/** fly.toml `[http_service]`. */
+export interface HttpServiceConfig {
+  internalPort: number;
+  autostop: Autostop;
+  autostart: boolean;
+  minMachinesRunning: number;
+  forceHttps: boolean;
+  checks: MachineCheck[];
+}
+
+export interface ProcessConfig {
+  /** Replaces the image's CMD (fly.toml `[processes]`); unset runs the image's CMD. */
+  command?: string[];
+}
+
+/** Seed 001's `fly machine run $IMAGE --schedule …`: same image as the app, re-pointed on every deploy. */
+export interface CronMachineConfig {
+  name: string;
+  schedule: Schedule;
+  command: string[];
+  entrypoint?: string[];
+  /** @default shared-cpu-1x, 512 MB (seed 001) */
+  guest: MachineGuest;
+  /** @default the app's region */
+  region: string;
+}
+
+export interface WorkerConfig extends FlyAppConfig {
+  /** Process groups. @default `{ app: {} }` (seed 000: the image runs scripts/start-pipeline.sh) */
+  processes: Record<string, ProcessConfig>;
+  /** @default `[]` */
+  cronMachines: CronMachineConfig[];
+  /** Runs once per deploy before machines update (seed 001 `release_command`). @default none: seed 000 migrates in start-pipeline.sh */
+  releaseCommand?: string[];
+}
+
+export interface AccessConfig {
+  /** @default `168h` (seed 000 §3 "Session duration: 7 days") */
+  sessionDuration: string;
+  /** The Access policy's allow list (seed 000 §3 "Include: specific email addresses"). Required. */
+  allowedEmails: string[];
+  /** @default `["google", "github"]` */
+  identityProviders: IdentityProvider[];
+  /** Google OAuth client id; required while `google` is a provider. */
+  googleClientId?: string;
+  /** GitHub OAuth client id; required while `github` is a provider. */
+  githubClientId?: string;
+}
+
+export interface DashboardConfig extends FlyAppConfig, HttpServiceConfig {
+  /** @default `dashboard.<cloudflare.domain>` in production, `dashboard-<environment>.<domain>` in staging */
+  hostname: string;
+  access: AccessConfig;
+}
+
+export interface PrefectServerConfig extends FlyAppConfig, HttpServiceConfig {}
+
+export type PrefectConfig =
+  | { mode: "colocated"; /** @default `http://localhost:4200/api` */ apiUrl: string }
+  | { mode: "standalone"; /** @default `https://<server.appName>.fly.dev/api` */ apiUrl: string; server: PrefectServerConfig };
+
+export interface NeonComputeConfig {
+  /** @default `0.25` */
+  minCu: number;
+  /** @default `2` */
+  maxCu: number;
+  /** 0 = Neon's default (300 s), -1 = never. @default `0` */
+  suspendTimeoutSeconds: number;
+}
+
+export interface NeonConfig {
+  /** True: this stack creates the project and its default branch; false: it branches from `environment.productionStack`'s project. */
+  ownsProject: boolean;
+  /** Project settings; only the owning stack applies them. */
+  projectName: string;
+  regionId: string;
+  pgVersion: number;
+  historyRetentionSeconds: number;
+  allowedIps: string[];
+  protectedBranchesOnly: boolean;
+  orgId?: string;
+  /** The stack's branch: the project's default branch (`main`) when it owns the project. */
+  branchName: string;
+  protected: boolean;
+  databases: { app: string; prefect: string };
+  roles: { app: string; migrations: string };
+  compute: NeonComputeConfig;
+  /** Take over a project/branch made by hand (pulumi import does not work for dynamic resources). @default `false` */
+  adopt: boolean;
+}
+
+export interface CloudflareConfig {
+  /** 32 hex digits; user-provided. */
+  accountId: string;
+  /** The zone of `domain`; user-provided. */
+  zoneId: string;
+  /** @default `naluma.space` */
+  domain: string;
+}
+
+export interface GitHubConfig {
+  /** `owner/name`; user-provided. */
+  repository: string;
+  owner: string;
+  name: string;
+  /** GitHub Actions environment the deploy secrets go to. @default the stack's environment name */
+  environment: string;
+  /** @default `main` */
+  branch: string;
+}
+
+export interface DocsConfig {
+  /** @default true in production only: one Pages project serves every branch */
+  enabled: boolean;
+  /** @default `naluma-content-automation` */
+  projectName: string;
+  /** @default `main` */
+  productionBranch: string;
+}
+
+export interface WordPressConfig {
+  /** WP_BASE_URL; user-provided. */
+  baseUrl: string;
+  /** WP_USERNAME. @default `content-pipeline` */
+  username: string;
+}
+
+export interface R2Config {
+  /** R2_BUCKET_NAME. @default `naluma-wordpress` */
+  bucketName: string;
+  /** R2_ACCOUNT_ID: the Cloudflare account id, not a credential. @default `platform:cloudflare.accountId` */
+  accountId: string;
+}
+
+export interface PlatformConfig {
+  environment: EnvironmentConfig;
+  fly: FlyConfig;
+  worker: WorkerConfig;
+  dashboard: DashboardConfig;
+  prefect: PrefectConfig;
+  neon: NeonConfig;
+  cloudflare: CloudflareConfig;
+  github: GitHubConfig;
+  docs: DocsConfig;
+  wordpress: WordPressConfig;
+  r2: R2Config;
+  secrets: UserSecrets;
+}
+
+export interface RawConfig {
+  /**
+   * Plain keys without the `platform:` prefix, as `pulumi.Config` gives them: strings for `environment` and
+   * `productionStack`, objects for the sections. Any other key present is reported as unknown.
+   */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Secret keys that are set: plain strings (tests) or `config.getSecret()` outputs. */
+  readonly secrets: Readonly<Partial<Record<UserSecretKey, string | pulumi.Output<string>>>>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`stack config has ${problems.length} problem(s); fix them all and run again:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Per-environment defaults: the only place staging and production differ when their stack files say nothing. */
+interface EnvironmentDefaults {
+  /** Appended to the seeds' app names; undefined: the stack must name its apps (previews share nothing). */
+  appSuffix?: string;
+  branchName?: string;
+  ownsProject: boolean;
+  protected: boolean;
+  dashboardMinMachines: number;
+  docsEnabled: boolean;
+}
+
+const environmentDefaults: Record<EnvironmentName, EnvironmentDefaults> = {
+  production: { appSuffix: "", branchName: projectDefaults.defaultBranchName, ownsProject: true, protected: true, dashboardMinMachines: 1, docsEnabled: true },
+  staging: { appSuffix: "-staging", branchName: "staging", ownsProject: false, protected: false, dashboardMinMachines: 0, docsEnabled: false },
+  preview: { ownsProject: false, protected: false, dashboardMinMachines: 0, docsEnabled: false },
+};
+
+/**
+ * Seed 000 §1 asks for shared-cpu-1x with 3072 MB, which Fly refuses (at most 2048 MB per shared cpu,
+ * fly-go MAX_MEMORY_MB_PER_SHARED_CPU). We keep the memory the worker needs (Prefect server + worker + LLM
+ * calls in one machine) and make it valid with a second shared cpu (shared-cpu-2x allows up to 4096 MB).
+ */
+const workerGuest: MachineGuest = { cpuKind: "shared", cpus: 2, memoryMb: 3072 };
+const dashboardGuest: MachineGuest = { cpuKind: "shared", cpus: 1, memoryMb: 512 };
+/** Seed 004's `[[vm]]`: shared-cpu-1x, 256 MB. */
+const prefectServerGuest: MachineGuest = { cpuKind: "shared", cpus: 1, memoryMb: 256 };
+const cronGuest: MachineGuest = { cpuKind: "shared", cpus: 1, memoryMb: 512 };
+
+const workerSecrets: SecretEnvName[] = [...secretEnvNames];
+/** Seed 000 §3's `fly secrets set -a naluma-dashboard` list (the user-provided part). */
+const dashboardSecrets: SecretEnvName[] = ["ANTHROPIC_API_KEY", "WP_APP_PASSWORD", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"];
+
+/** Seed 004's `[[http_service.checks]]`. */
+const prefectHealthCheck: MachineCheck = { type: "http", method: "GET", path: "/api/health", interval: "30s", timeout: "5s", gracePeriod: "60s" };
+/** Streamlit's own health endpoint; the grace period covers its start-up. */
+const dashboardHealthCheck: MachineCheck = { type: "http", method: "GET", path: "/_stcore/health", interval: "30s", timeout: "5s", gracePeriod: "30s" };
+
+const patterns = {
+  flyOrg: /^[a-z0-9][a-z0-9-]*$/,
+  image: /^\S+$/,
+  envName: /^[A-Za-z_][A-Za-z0-9_]*$/,
+  volumeName: /^[a-z0-9_]{1,30}$/,
+  absolutePath: /^\/\S*$/,
+  hex32: /^[0-9a-f]{32}$/,
+  domain: /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+  email: /^[^\s@]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
+  httpUrl: /^https?:\/\/[^\s/]+(?:\/\S*)?$/,
+  httpsUrl: /^https:\/\/[^\s/]+(?:\/\S*)?$/,
+  githubRepository: /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/,
+  gitBranch: /^(?!\/|.*\/$|.*\.\.)[A-Za-z0-9._/-]{1,255}$/,
+  stack: /^(?:[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/)?[A-Za-z0-9_.-]+$/,
+  neonProjectName: /^\S(?:.{0,62}\S)?$/,
+  neonBranchName: /^[A-Za-z0-9._/-]{1,256}$/,
+  postgresName: /^[a-z_][a-z0-9_]{0,62}$/,
+  pagesProject: /^[a-z0-9](?:[a-z0-9-]{0,56}[a-z0-9])?$/,
+  r2Bucket: /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
+  ip: /^[0-9a-fA-F:.]+(?:\/\d{1,3}|-[0-9a-fA-F:.]+)?$/,
+};
+
+const sectionKeys = ["fly", "worker", "dashboard", "prefect", "neon", "cloudflare", "github", "docs", "wordpress", "r2"] as const;
+const textKeys = ["environment", "productionStack"] as const;
+const userSecretKeys: readonly string[] = userSecretSpecs.map((spec) => spec.key);
+
+/** A Failures whose properties are relative to `prefix`, so the provider's own rules name stack config keys. */
+function under(problems: Failures, prefix: string): Failures {
+  return {
+    list: problems.list,
+    add: (property, rule, value) => problems.add(prefix + property, rule, value),
+    oneOf: (property, value, allowed, required) => problems.oneOf(prefix + property, value, allowed, required),
+    integer: (property, value, range) => problems.integer(prefix + property, value, range),
+    pattern: (property, value, regex, rule, required) => problems.pattern(prefix + property, value, regex, rule, required),
+  };
+}
+
+/** Typed reads of one config object; every problem lands in `problems` and the default stands in. */
+class Reader {
+  readonly unknownKeys: string[] = [];
+
+  constructor(readonly problems: Failures) {}
+
+  /** `known`: the settings the object may hold (others are reported); undefined for a map of names. */
+  object(path: string, value: unknown, known?: readonly string[]): Record<string, unknown> {
+    if (value === undefined || value === null) return {};
+    if (typeof value !== "object" || Array.isArray(value)) {
+      this.problems.add(path, known ? `must be an object with the settings ${known.join(", ")}` : "must be a map of names to settings", value);
+      return {};
+    }
+    const record = value as Record<string, unknown>;
+    if (!known) return record;
+    for (const key of Object.keys(record)) {
+      if (!known.includes(key)) {
+        this.unknownKeys.push(`platform:${path}.${key}`);
+        this.problems.add(`${path}.${key}`, `is not a setting this program reads (known: ${known.join(", ")})`);
+      }
+    }
+    return record;
+  }
+
+  text(path: string, value: unknown, fallback: string): string;
+  text(path: string, value: unknown, fallback?: string): string | undefined;
+  text(path: string, value: unknown, fallback?: string): string | undefined {
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === "string") return value;
+    this.problems.add(path, "must be text", value);
+    return fallback;
+  }
+
+  /** Accepts numbers and numeric text: `pulumi config set --path` may store either. */
+  number(path: string, value: unknown, fallback: number, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+    if (value === undefined || value === null) return fallback;
+    const parsed = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+    if (typeof parsed !== "number" || Number.isNaN(parsed)) {
+      this.problems.add(path, "must be a number", value);
+      return fallback;
+    }
+    if (range.integer !== false) {
+      const before = this.problems.list.length;
+      this.problems.integer(path, parsed, range);
+      return this.problems.list.length > before ? fallback : parsed;
+    }
+    return parsed;
+  }
+
+  flag(path: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === "boolean") return value;
+    if (value === "true" || value === "false") return value === "true";
+    this.problems.add(path, "must be true or false", value);
+    return fallback;
+  }
+
+  oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T): T {
+    if (value === undefined || value === null) return fallback;
+    const before = this.problems.list.length;
+    this.problems.oneOf(path, value, allowed);
+    return this.problems.list.length > before ? fallback : (value as T);
+  }
+
+  textList(path: string, value: unknown, fallback: string[]): string[] {
+    if (value === undefined || value === null) return fallback;
+    if (!Array.isArray(value)) {
+      this.problems.add(path, "must be a list of text", value);
+      return fallback;
+    }
+    return value.flatMap((item, index) => {
+      if (typeof item === "string") return [item];
+      this.problems.add(`${path}[${index}]`, "must be text", item);
+      return [];
+    });
+  }
+
+  /** A command: a list of arguments, or one line split on whitespace. */
+  command(path: string, value: unknown): string[] | undefined {
+    if (typeof value === "string") return value.trim().split(/\s+/).filter((part) => part !== "");
+    const list = this.textList(path, value, []);
+    return value === undefined || value === null ? undefined : list;
+  }
+
+  textMap(path: string, value: unknown): Record<string, string> {
+    if (value === undefined || value === null) return {};
+    if (typeof value !== "object" || Array.isArray(value)) {
+      this.problems.add(path, "must be a map of names to text", value);
+      return {};
+    }
+    const map: Record<string, string> = {};
+    for (const [name, item] of Object.entries(value as Record<string, unknown>)) {
+      // YAML turns `PORT: 8000` into a number; an environment variable is text either way.
+      if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") map[name] = String(item);
+      else this.problems.add(`${path}.${name}`, "must be text", item);
+    }
+    return map;
+  }
+
+  list(path: string, value: unknown): unknown[] {
+    if (value === undefined || value === null) return [];
+    if (Array.isArray(value)) return value;
+    this.problems.add(path, "must be a list", value);
+    return [];
+  }
+
+  match(path: string, value: string | undefined, regex: RegExp, rule: string): void {
+    this.problems.pattern(path, value, regex, rule);
+  }
+}
+
+function readGuest(read: Reader, owner: string, value: unknown, fallback: MachineGuest): MachineGuest {
+  const raw = read.object(`${owner}.guest`, value, ["cpuKind", "cpus", "memoryMb"]);
+  const guest: MachineGuest = {
+    cpuKind: read.text(`${owner}.guest.cpuKind`, raw.cpuKind, fallback.cpuKind) as CpuKind,
+    cpus: read.number(`${owner}.guest.cpus`, raw.cpus, fallback.cpus),
+    memoryMb: read.number(`${owner}.guest.memoryMb`, raw.memoryMb, fallback.memoryMb),
+  };
+  checkGuest(under(read.problems, `${owner}.`), guest);
+  return guest;
+}
+
+const checkFields = ["type", "port", "interval", "timeout", "gracePeriod", "method", "path", "headers"];
+
+function readChecks(read: Reader, path: string, value: unknown, fallback: MachineCheck[]): MachineCheck[] {
+  if (value === undefined || value === null) return fallback;
+  return read.list(path, value).map((item, index) => {
+    const at = `${path}[${index}]`;
+    const raw = read.object(at, item, checkFields);
+    const check: MachineCheck = { type: read.oneOf(`${at}.type`, raw.type, ["http", "tcp"], "http") };
+    if (raw.port !== undefined) check.port = read.number(`${at}.port`, raw.port, 0);
+    for (const field of ["interval", "timeout", "gracePeriod", "method", "path"] as const) {
+      const text = read.text(`${at}.${field}`, raw[field]);
+      if (text !== undefined) check[field] = text;
+    }
+    if (raw.headers !== undefined) check.headers = read.textMap(`${at}.headers`, raw.headers);
+    checkHealthCheck(read.problems, at, check);
+    return check;
+  });
+}
+
+function readVolume(read: Reader, owner: string, value: unknown): VolumeConfig | undefined {
+  if (value === undefined || value === null) return undefined;
+  const raw = read.object(`${owner}.volume`, value, ["name", "path", "sizeGb"]);
+  const volume = {
+    name: read.text(`${owner}.volume.name`, raw.name, ""),
+    path: read.text(`${owner}.volume.path`, raw.path, ""),
+    sizeGb: read.number(`${owner}.volume.sizeGb`, raw.sizeGb, 1, { min: 1, max: 500 }),
+  };
+  read.match(`${owner}.volume.name`, volume.name, patterns.volumeName, "1-30 lowercase letters, digits or underscores");
+  read.match(`${owner}.volume.path`, volume.path, patterns.absolutePath, "an absolute path such as `/data`");
+  return volume;
+}
+
+function readEnv(read: Reader, path: string, value: unknown, defaults: Record<string, string>): Record<string, string> {
+  const env = read.textMap(path, value);
+  const reserved: readonly string[] = [...secretEnvNames, ...platformSecretEnvNames];
+  for (const name of Object.keys(env)) {
+    if (!patterns.envName.test(name)) read.problems.add(`${path}.${name}`, "must be named with letters, digits and underscores, not starting with a digit");
+    else if (reserved.includes(name)) read.problems.add(`${path}.${name}`, "is a secret the platform sets; remove it from env (user secrets go in with `pulumi config set --secret`)");
+  }
+  return { ...defaults, ...env };
+}
+
+function readSecretNames(read: Reader, path: string, value: unknown, fallback: SecretEnvName[]): SecretEnvName[] {
+  const names = read.textList(path, value, fallback);
+  names.forEach((name, index) => read.problems.oneOf(`${path}[${index}]`, name, secretEnvNames));
+  return names as SecretEnvName[];
+}
+
+const appFields = ["appName", "image", "region", "guest", "env", "secrets", "volume"];
+const serviceFields = ["internalPort", "autostop", "autostart", "minMachinesRunning", "forceHttps", "checks"];
+
+interface AppDefaults {
+  appName?: string;
+  /** @default `registry.fly.io/<appName>:latest` */
+  image?: string;
+  region: string;
+  guest: MachineGuest;
+  env: Record<string, string>;
+  secrets: SecretEnvName[];
+}
+
+function readApp(read: Reader, path: string, raw: Record<string, unknown>, defaults: AppDefaults, environment: EnvironmentName): FlyAppConfig {
+  const appName = read.text(`${path}.appName`, raw.appName, defaults.appName);
+  const rule =
+    defaults.appName === undefined
+      ? `required for a ${environment} stack, which shares nothing with the others (e.g. \`<slug>-naluma-content\`); 1-63 lowercase letters, digits or dashes`
+      : "1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit";
+  read.match(`${path}.appName`, appName, appNamePattern, rule);
+  const image = read.text(`${path}.image`, raw.image, defaults.image ?? `registry.fly.io/${appName ?? ""}:latest`);
+  read.match(`${path}.image`, image, patterns.image, "a container image reference such as `registry.fly.io/naluma-content:latest`");
+  const region = read.text(`${path}.region`, raw.region, defaults.region);
+  read.problems.oneOf(`${path}.region`, region, flyRegions);
+  const app: FlyAppConfig = {
+    appName: appName ?? "",
+    image,
+    region,
+    guest: readGuest(read, path, raw.guest, defaults.guest),
+    env: readEnv(read, `${path}.env`, raw.env, defaults.env),
+    secrets: readSecretNames(read, `${path}.secrets`, raw.secrets, defaults.secrets),
+  };
+  const volume = readVolume(read, path, raw.volume);
+  if (volume) app.volume = volume;
+  return app;
+}
+
+function readService(read: Reader, path: string, raw: Record<string, unknown>, defaults: HttpServiceConfig): HttpServiceConfig {
+  return {
+    internalPort: read.number(`${path}.internalPort`, raw.internalPort, defaults.internalPort, { min: 1, max: 65535 }),
+    autostop: read.oneOf<Autostop>(`${path}.autostop`, raw.autostop, ["off", "stop", "suspend"], defaults.autostop),
+    autostart: read.flag(`${path}.autostart`, raw.autostart, defaults.autostart),
+    minMachinesRunning: read.number(`${path}.minMachinesRunning`, raw.minMachinesRunning, defaults.minMachinesRunning, { min: 0 }),
+    forceHttps: read.flag(`${path}.forceHttps`, raw.forceHttps, defaults.forceHttps),
+    checks: readChecks(read, `${path}.checks`, raw.checks, defaults.checks),
+  };
+}
+
+function readProcesses(read: Reader, value: unknown): Record<string, ProcessConfig> {
+  if (value === undefined || value === null) return { app: {} };
+  const raw = read.object("worker.processes", value);
+  const processes: Record<string, ProcessConfig> = {};
+  for (const [name, item] of Object.entries(raw)) {
+    const at = `worker.processes.${name}`;
+    if (!processGroupPattern.test(name)) read.problems.add(at, "must be named with lowercase letters, digits, `_` or `-` (a Fly process group)");
+    const fields = read.object(at, item, ["command"]);
+    const command = read.command(`${at}.command`, fields.command);
+    processes[name] = command ? { command } : {};
+  }
+  if (Object.keys(processes).length === 0) read.problems.add("worker.processes", "must name at least one process group, e.g. `app`");
+  return processes;
+}
+
+function readCronMachines(read: Reader, value: unknown, region: string): CronMachineConfig[] {
+  return read.list("worker.cronMachines", value).map((item, index) => {
+    const at = `worker.cronMachines[${index}]`;
+    const raw = read.object(at, item, ["name", "schedule", "command", "entrypoint", "guest", "region"]);
+    const name = read.text(`${at}.name`, raw.name, "");
+    read.match(`${at}.name`, name, machineNamePattern, "a machine name (lowercase letters, digits, dashes), e.g. `news-ingestion-cron`");
+    const schedule = read.text(`${at}.schedule`, raw.schedule);
+    read.problems.oneOf(`${at}.schedule`, schedule, ["hourly", "daily", "weekly", "monthly"], true);
+    const command = read.command(`${at}.command`, raw.command) ?? [];
+    if (command.length === 0) read.problems.add(`${at}.command`, "is required (the arguments the machine runs, e.g. `[-m, app.cli.cron_runner]`)");
+    const cron: CronMachineConfig = {
+      name,
+      schedule: (schedule ?? "daily") as Schedule,
+      command,
+      guest: readGuest(read, at, raw.guest, cronGuest),
+      region: read.text(`${at}.region`, raw.region, region),
+    };
+    read.problems.oneOf(`${at}.region`, cron.region, flyRegions);
+    const entrypoint = read.command(`${at}.entrypoint`, raw.entrypoint);
+    if (entrypoint) cron.entrypoint = entrypoint;
+    return cron;
+  });
+}
+
+function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, environment: EnvironmentName): NeonConfig {
+  const raw = read.object("neon", value, [
+    "ownsProject", "projectName", "regionId", "pgVersion", "historyRetentionSeconds", "allowedIps", "protectedBranchesOnly",
+    "orgId", "branchName", "protected", "databases", "roles", "compute", "adopt",
+  ]);
+  const ownsProject = read.flag("neon.ownsProject", raw.ownsProject, defaults.ownsProject);
+  const branchName = read.text("neon.branchName", raw.branchName, ownsProject ? projectDefaults.defaultBranchName : defaults.branchName);
+  read.match("neon.branchName", branchName, patterns.neonBranchName, ownsProject ? "a Neon branch name" : `a Neon branch name (required for a ${environment} stack, e.g. \`preview-<slug>\`)`);
+  if (!ownsProject && branchName === projectDefaults.defaultBranchName) {
+    read.problems.add("neon.branchName", `must not be \`${branchName}\`, the production stack's branch, when platform:neon.ownsProject is false`, branchName);
+  }
+  const databasesRaw = read.object("neon.databases", raw.databases, ["app", "prefect"]);
+  const rolesRaw = read.object("neon.roles", raw.roles, ["app", "migrations"]);
+  const computeRaw = read.object("neon.compute", raw.compute, ["minCu", "maxCu", "suspendTimeoutSeconds"]);
+  const neon: NeonConfig = {
+    ownsProject,
+    projectName: read.text("neon.projectName", raw.projectName, "naluma_content"),
+    regionId: read.oneOf("neon.regionId", raw.regionId, neonRegions, "aws-eu-central-1"),
+    pgVersion: read.number("neon.pgVersion", raw.pgVersion, projectDefaults.pgVersion, { min: 14, max: 18 }),
+    historyRetentionSeconds: read.number("neon.historyRetentionSeconds", raw.historyRetentionSeconds, projectDefaults.historyRetentionSeconds, { min: 0, max: 2_592_000 }),
+    allowedIps: read.textList("neon.allowedIps", raw.allowedIps, []),
+    protectedBranchesOnly: read.flag("neon.protectedBranchesOnly", raw.protectedBranchesOnly, false),
+    branchName: branchName ?? "",
+    protected: read.flag("neon.protected", raw.protected, defaults.protected),
+    databases: { app: read.text("neon.databases.app", databasesRaw.app, "naluma_content"), prefect: read.text("neon.databases.prefect", databasesRaw.prefect, "prefect_server") },
+    roles: { app: read.text("neon.roles.app", rolesRaw.app, "pipeline"), migrations: read.text("neon.roles.migrations", rolesRaw.migrations, "migrations") },
+    compute: {
+      minCu: read.number("neon.compute.minCu", computeRaw.minCu, 0.25, { integer: false }),
+      maxCu: read.number("neon.compute.maxCu", computeRaw.maxCu, 2, { integer: false }),
+      suspendTimeoutSeconds: read.number("neon.compute.suspendTimeoutSeconds", computeRaw.suspendTimeoutSeconds, 0),
+    },
+    adopt: read.flag("neon.adopt", raw.adopt, false),
+  };
+  const orgId = read.text("neon.orgId", raw.orgId);
+  if (orgId !== undefined) neon.orgId = orgId;
+
+  read.match("neon.projectName", neon.projectName, patterns.neonProjectName, "1-64 characters, not starting or ending with a space");
+  neon.allowedIps.forEach((ip, index) => read.match(`neon.allowedIps[${index}]`, ip, patterns.ip, "an IP address, a CIDR (`10.0.0.0/8`) or a range (`a-b`)"));
+  for (const [path, name] of [["neon.databases.app", neon.databases.app], ["neon.databases.prefect", neon.databases.prefect], ["neon.roles.app", neon.roles.app], ["neon.roles.migrations", neon.roles.migrations]]) {
+    read.match(path, name, patterns.postgresName, "a PostgreSQL name: lowercase letters, digits and underscores, not starting with a digit, at most 63");
+  }
+  if (neon.databases.app === neon.databases.prefect) read.problems.add("neon.databases.prefect", "must differ from neon.databases.app (Prefect keeps its state in its own database)", neon.databases.prefect);
+  if (neon.roles.app === neon.roles.migrations) read.problems.add("neon.roles.migrations", "must differ from neon.roles.app (the app role has no DDL)", neon.roles.migrations);
+  // The same rules as the neon:Endpoint provider, so a config that parses also passes its check().
+  const { minCu, maxCu, suspendTimeoutSeconds } = neon.compute;
+  for (const [field, cu] of [["minCu", minCu], ["maxCu", maxCu]] as const) {
+    if (!(cu === 0.25 || (Number.isInteger(cu) && cu >= 1 && cu <= 16))) read.problems.add(`neon.compute.${field}`, "must be 0.25 or a whole number of compute units from 1 to 16", cu);
+  }
+  if (maxCu < minCu) read.problems.add("neon.compute.maxCu", `must be at least neon.compute.minCu (${minCu})`, maxCu);
+  else if (maxCu - minCu > 8) read.problems.add("neon.compute.maxCu", `must be at most 8 compute units above neon.compute.minCu (${minCu})`, maxCu);
+  if (!(suspendTimeoutSeconds === 0 || suspendTimeoutSeconds === -1 || (suspendTimeoutSeconds >= 60 && suspendTimeoutSeconds <= 604_800))) {
+    read.problems.add("neon.compute.suspendTimeoutSeconds", "must be 0 (Neon's default), -1 (never suspend) or 60..604800 seconds", suspendTimeoutSeconds);
+  }
+  return neon;
+}
+
+function readPrefect(read: Reader, value: unknown, fly: FlyConfig, suffix: string | undefined, environment: EnvironmentName): PrefectConfig {
+  const raw = read.object("prefect", value, ["mode", "apiUrl", "server"]);
+  const mode = read.oneOf("prefect.mode", raw.mode, prefectModes, "colocated");
+  if (mode === "colocated") {
+    if (raw.server !== undefined && raw.server !== null) {
+      read.problems.add("prefect.server", "is only read when platform:prefect.mode is `standalone`; remove it or set the mode");
+    }
+    const apiUrl = read.text("prefect.apiUrl", raw.apiUrl, "http://localhost:4200/api");
+    read.match("prefect.apiUrl", apiUrl, patterns.httpUrl, "an http(s) URL ending in `/api`");
+    return { mode, apiUrl };
+  }
+  const serverRaw = read.object("prefect.server", raw.server, [...appFields, ...serviceFields]);
+  const service = readService(read, "prefect.server", serverRaw, {
+    internalPort: 4200,
+    autostop: "off",
+    autostart: true,
+    minMachinesRunning: 1,
+    forceHttps: true,
+    checks: [prefectHealthCheck],
+  });
+  const app = readApp(
+    read,
+    "prefect.server",
+    serverRaw,
+    {
+      appName: suffix === undefined ? undefined : `naluma-prefect${suffix}`,
+      // Prefect 3, to match the worker's client; seed 004's `prefecthq/prefect:2-python3.11` is Prefect 2.
+      image: "prefecthq/prefect:3-latest",
+      region: fly.region,
+      guest: prefectServerGuest,
+      env: { PREFECT_SERVER_API_HOST: "0.0.0.0", PREFECT_SERVER_API_PORT: String(service.internalPort) },
+      secrets: [],
+    },
+    environment,
+  );
+  const apiUrl = read.text("prefect.apiUrl", raw.apiUrl, `https://${app.appName}.fly.dev/api`);
+  read.match("prefect.apiUrl", apiUrl, patterns.httpUrl, "an http(s) URL ending in `/api`");
+  return { mode, apiUrl, server: { ...app, ...service } };
+}
+
+/** Validates raw stack config and fills in the seeds' defaults; throws one ConfigError listing every problem. */
+export function parseConfig(raw: RawConfig): PlatformConfig {
+  const root = failures("stack config", undefined);
+  const read = new Reader(under(root, "platform:"));
+  const problems = read.problems;
+
+  for (const key of Object.keys(raw.values)) {
+    const known: readonly string[] = [...sectionKeys, ...textKeys];
+    if (userSecretKeys.includes(key)) {
+      problems.add(key, "is a secret and must be set with `--secret`, not in plain text");
+    } else if (!known.includes(key)) {
+      read.unknownKeys.push(`platform:${key}`);
+      problems.add(key, `is not a key this program reads (known: ${[...textKeys, ...sectionKeys, ...userSecretKeys].join(", ")})`);
+    }
+  }
+
+  const environmentText = read.text("environment", raw.values.environment);
+  problems.oneOf("environment", environmentText, environments, true);
+  const environment: EnvironmentName = (environments as readonly unknown[]).includes(environmentText) ? (environmentText as EnvironmentName) : "staging";
+  const defaults = environmentDefaults[environment];
+  const suffix = defaults.appSuffix;
+
+  const flyRaw = read.object("fly", raw.values.fly, ["org", "region", "deployTokenExpiry"]);
+  const fly: FlyConfig = {
+    org: read.text("fly.org", flyRaw.org, "personal"),
+    region: read.text("fly.region", flyRaw.region, "fra"),
+    deployTokenExpiry: read.text("fly.deployTokenExpiry", flyRaw.deployTokenExpiry, "999999h"),
+  };
+  read.match("fly.org", fly.org, patterns.flyOrg, "a Fly organization slug such as `personal`");
+  problems.oneOf("fly.region", fly.region, flyRegions);
+  const expiry = parseDuration(fly.deployTokenExpiry);
+  if (expiry === undefined || expiry <= 0) problems.add("fly.deployTokenExpiry", 'must be a positive duration such as "999999h" or "720h"', fly.deployTokenExpiry);
+
+  const cloudflareRaw = read.object("cloudflare", raw.values.cloudflare, ["accountId", "zoneId", "domain"]);
+  const cloudflare: CloudflareConfig = {
+    accountId: read.text("cloudflare.accountId", cloudflareRaw.accountId, ""),
+    zoneId: read.text("cloudflare.zoneId", cloudflareRaw.zoneId, ""),
+    domain: read.text("cloudflare.domain", cloudflareRaw.domain, "naluma.space"),
+  };
+  read.match("cloudflare.accountId", cloudflare.accountId, patterns.hex32, "the Cloudflare account id: 32 hex digits (dashboard > Overview > Account ID)");
+  read.match("cloudflare.zoneId", cloudflare.zoneId, patterns.hex32, "the zone id of cloudflare.domain: 32 hex digits (dashboard > the domain > Overview > Zone ID)");
+  read.match("cloudflare.domain", cloudflare.domain, patterns.domain, "a lowercase domain name such as `naluma.space`");
+
+  const wordpressRaw = read.object("wordpress", raw.values.wordpress, ["baseUrl", "username"]);
+  const wordpress: WordPressConfig = {
+    baseUrl: read.text("wordpress.baseUrl", wordpressRaw.baseUrl, ""),
+    username: read.text("wordpress.username", wordpressRaw.username, "content-pipeline"),
+  };
+  read.match("wordpress.baseUrl", wordpress.baseUrl, patterns.httpsUrl, "the WordPress site's https URL (WP_BASE_URL), e.g. `https://naluma.space`");
+  read.match("wordpress.username", wordpress.username, /^\S+$/, "a WordPress user name without spaces");
+
+  const r2Raw = read.object("r2", raw.values.r2, ["bucketName", "accountId"]);
+  const r2: R2Config = {
+    bucketName: read.text("r2.bucketName", r2Raw.bucketName, "naluma-wordpress"),
+    accountId: read.text("r2.accountId", r2Raw.accountId, cloudflare.accountId),
+  };
+  read.match("r2.bucketName", r2.bucketName, patterns.r2Bucket, "an R2 bucket name: 3-63 lowercase letters, digits or dashes");
+  if (r2Raw.accountId !== undefined) read.match("r2.accountId", r2.accountId, patterns.hex32, "a Cloudflare account id: 32 hex digits");
+
+  const prefect = readPrefect(read, raw.values.prefect, fly, suffix, environment);
+
+  const sharedEnv = {
+    WP_BASE_URL: wordpress.baseUrl,
+    WP_USERNAME: wordpress.username,
+    R2_BUCKET_NAME: r2.bucketName,
+    R2_ACCOUNT_ID: r2.accountId,
+  };
+
+  const workerRaw = read.object("worker", raw.values.worker, [...appFields, "processes", "cronMachines", "releaseCommand"]);
+  const workerApp = readApp(
+    read,
+    "worker",
+    workerRaw,
+    { appName: suffix === undefined ? undefined : `naluma-content${suffix}`, region: fly.region, guest: workerGuest, env: { ...sharedEnv, PREFECT_API_URL: prefect.apiUrl }, secrets: workerSecrets },
+    environment,
+  );
+  const worker: WorkerConfig = {
+    ...workerApp,
+    processes: readProcesses(read, workerRaw.processes),
+    cronMachines: readCronMachines(read, workerRaw.cronMachines, workerApp.region),
+  };
+  const releaseCommand = read.command("worker.releaseCommand", workerRaw.releaseCommand);
+  if (releaseCommand) {
+    if (releaseCommand.length === 0) problems.add("worker.releaseCommand", "must not be empty; remove it to run no release command");
+    worker.releaseCommand = releaseCommand;
+  }
+
+  const dashboardRaw = read.object("dashboard", raw.values.dashboard, [...appFields, ...serviceFields, "hostname", "access"]);
+  const accessRaw = read.object("dashboard.access", dashboardRaw.access, ["sessionDuration", "allowedEmails", "identityProviders", "googleClientId", "githubClientId"]);
+  const access: AccessConfig = {
+    sessionDuration: read.text("dashboard.access.sessionDuration", accessRaw.sessionDuration, "168h"),
+    allowedEmails: read.textList("dashboard.access.allowedEmails", accessRaw.allowedEmails, []),
+    identityProviders: read.textList("dashboard.access.identityProviders", accessRaw.identityProviders, [...identityProviders]) as IdentityProvider[],
+  };
+  const session = parseDuration(access.sessionDuration);
+  if (session === undefined || session > 730 * 3_600_000) {
+    problems.add("dashboard.access.sessionDuration", 'must be a duration up to one month (730h), such as "24h" or "168h"', access.sessionDuration);
+  }
+  if (access.allowedEmails.length === 0) problems.add("dashboard.access.allowedEmails", "is required: the email addresses the Access policy allows (a list)");
+  access.allowedEmails.forEach((email, index) => read.match(`dashboard.access.allowedEmails[${index}]`, email, patterns.email, "an email address such as `admin@example.com`"));
+  if (access.identityProviders.length === 0) problems.add("dashboard.access.identityProviders", `must name at least one of ${identityProviders.join(", ")}`);
+  access.identityProviders.forEach((provider, index) => problems.oneOf(`dashboard.access.identityProviders[${index}]`, provider, identityProviders));
+  for (const provider of identityProviders) {
+    const field = provider === "google" ? "googleClientId" : "githubClientId";
+    const clientId = read.text(`dashboard.access.${field}`, accessRaw[field]);
+    if (access.identityProviders.includes(provider)) {
+      read.match(`dashboard.access.${field}`, clientId, /^\S+$/, `the ${provider === "google" ? "Google" : "GitHub"} OAuth client id (required while \`${provider}\` is an identity provider)`);
+    } else if (clientId !== undefined) {
+      problems.add(`dashboard.access.${field}`, `is only read while \`${provider}\` is in dashboard.access.identityProviders; remove it or add the provider`);
+    }
+    if (clientId !== undefined) access[field] = clientId;
+  }
+  const dashboardApp = readApp(
+    read,
+    "dashboard",
+    dashboardRaw,
+    { appName: suffix === undefined ? undefined : `naluma-dashboard${suffix}`, region: fly.region, guest: dashboardGuest, env: sharedEnv, secrets: dashboardSecrets },
+    environment,
+  );
+  const dashboardService = readService(read, "dashboard", dashboardRaw, {
+    internalPort: 8501,
+    autostop: "stop",
+    autostart: true,
+    minMachinesRunning: defaults.dashboardMinMachines,
+    forceHttps: true,
+    checks: [dashboardHealthCheck],
+  });
+  const hostname = read.text("dashboard.hostname", dashboardRaw.hostname, suffix === undefined ? undefined : `dashboard${suffix}.${cloudflare.domain}`);
+  read.match("dashboard.hostname", hostname, patterns.domain, `a lowercase host name in cloudflare.domain (\`${cloudflare.domain}\`), e.g. \`dashboard.${cloudflare.domain}\``);
+  if (hostname !== undefined && patterns.domain.test(hostname) && hostname !== cloudflare.domain && !hostname.endsWith(`.${cloudflare.domain}`)) {
+    problems.add("dashboard.hostname", `must be in the zone cloudflare.domain (\`${cloudflare.domain}\`), which Cloudflare Access protects`, hostname);
+  }
+  const dashboard: DashboardConfig = { ...dashboardApp, ...dashboardService, hostname: hostname ?? "", access };
+
+  const neon = readNeon(read, raw.values.neon, defaults, environment);
+  const productionStack = read.text("productionStack", raw.values.productionStack);
+  if (neon.ownsProject && productionStack !== undefined) {
+    problems.add("productionStack", "must not be set while platform:neon.ownsProject is true (this stack owns the Neon project); remove it");
+  } else if (!neon.ownsProject) {
+    read.match("productionStack", productionStack, patterns.stack, "the stack owning the Neon project this stack branches from, e.g. `organization/platform/production` (required while platform:neon.ownsProject is false)");
+  }
+
+  const githubRaw = read.object("github", raw.values.github, ["repository", "environment", "branch"]);
+  const repository = read.text("github.repository", githubRaw.repository, "");
+  read.match("github.repository", repository, patterns.githubRepository, "a GitHub repository as `owner/name`, e.g. `naluma/content-pipeline`");
+  const [owner = "", name = ""] = repository.split("/");
+  const github: GitHubConfig = {
+    repository,
+    owner,
+    name,
+    environment: read.text("github.environment", githubRaw.environment, environment),
+    branch: read.text("github.branch", githubRaw.branch, "main"),
+  };
+  read.match("github.environment", github.environment, /^[^\s/'"`][^'"`]{0,254}$/, "a GitHub Actions environment name such as `production`");
+  read.match("github.branch", github.branch, patterns.gitBranch, "a branch name such as `main`");
+
+  const docsRaw = read.object("docs", raw.values.docs, ["enabled", "projectName", "productionBranch"]);
+  const docs: DocsConfig = {
+    enabled: read.flag("docs.enabled", docsRaw.enabled, defaults.docsEnabled),
+    projectName: read.text("docs.projectName", docsRaw.projectName, "naluma-content-automation"),
+    productionBranch: read.text("docs.productionBranch", docsRaw.productionBranch, "main"),
+  };
+  read.match("docs.projectName", docs.projectName, patterns.pagesProject, "a Cloudflare Pages project name: 1-58 lowercase letters, digits or dashes");
+  read.match("docs.productionBranch", docs.productionBranch, patterns.gitBranch, "a branch name such as `main`");
+
+  const secrets = readSecrets(problems, raw.secrets, access.identityProviders);
+
+  if (root.list.length > 0) throw new ConfigError(root.list.map((problem) => explain(problem, read.unknownKeys)));
+  return {
+    environment: productionStack === undefined ? { name: environment } : { name: environment, productionStack },
+    fly,
+    worker,
+    dashboard,
+    prefect,
+    neon,
+    cloudflare,
+    github,
+    docs,
+    wordpress,
+    r2,
+    secrets,
+  };
+}
+
+function readSecrets(problems: Failures, raw: RawConfig["secrets"], providers: readonly IdentityProvider[]): UserSecrets {
+  const isSet = (key: UserSecretKey): boolean => {
+    const value = raw[key];
+    return value !== undefined && value !== "";
+  };
+  const langfuse = isSet("langfusePublicKey") || isSet("langfuseSecretKey");
+  const found: Partial<Record<UserSecretKey, pulumi.Output<string>>> = {};
+  for (const spec of userSecretSpecs) {
+    const value = raw[spec.key];
+    const required =
+      spec.need === "always" || (spec.need === "langfuse pair" && langfuse) || ((spec.need === "google" || spec.need === "github") && providers.includes(spec.need));
+    if (value === undefined || value === "") {
+      if (required) {
+        const why = spec.need === "langfuse pair" ? " (Langfuse needs both keys, or neither)" : spec.need === "always" ? "" : ` (while \`${spec.need}\` is an identity provider)`;
+        problems.add(spec.key, `is required${why}: ${spec.what}${spec.env ? `, set on the apps as ${spec.env}` : ""}`);
+      }
+      continue;
+    }
+    found[spec.key] = pulumi.secret(value);
+  }
+  return found as UserSecrets;
+}
+
+/** The problem's message plus the command that fixes it. */
+function explain(problem: CheckFailure, unknownKeys: readonly string[]): string {
+  const message = problem.reason.replace(/^stack config: /, "");
+  const key = problem.property;
+  const quoted = /[.[]/.test(key) ? `'${key}'` : key;
+  const path = /[.[]/.test(key) ? "--path " : "";
+  if (unknownKeys.includes(key)) return `${message}; remove it with \`pulumi config rm ${path}${quoted}\``;
+  if (userSecretKeys.includes(key.replace(/^platform:/, ""))) return `${message}; set it with \`pulumi config set --secret ${key} <value>\``;
+  return `${message}; set it with \`pulumi config set ${path}${quoted} <value>\``;
+}
+
+/** The user's secrets an app receives, keyed by environment variable; optional ones that are unset are left out. */
+export function secretEnv(secrets: UserSecrets, names: readonly SecretEnvName[]): Record<string, pulumi.Output<string>> {
+  const env: Record<string, pulumi.Output<string>> = {};
+  for (const spec of userSecretSpecs) {
+    const value = secrets[spec.key];
+    if (spec.env !== undefined && names.includes(spec.env) && value !== undefined) env[spec.env] = value;
+  }
+  return env;
+}
+
+/** Reads `platform:*` from the running stack (getObject for sections, getSecret for secrets) and parses it. */
+export function loadConfig(): PlatformConfig {
+  const config = new pulumi.Config("platform");
+  const values: Record<string, unknown> = {};
+  for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
+    // Unknown keys are listed by name only: their value could be a secret set under a mistyped key.
+    if (fullKey.startsWith("platform:") && !userSecretKeys.includes(fullKey.slice("platform:".length))) values[fullKey.slice("platform:".length)] = null;
+  }
+  for (const key of textKeys) values[key] = config.get(key);
+  for (const key of sectionKeys) values[key] = readSection(config, key);
+  const secrets: Partial<Record<UserSecretKey, pulumi.Output<string>>> = {};
+  for (const spec of userSecretSpecs) {
+    const value = config.getSecret(spec.key);
+    if (value !== undefined) secrets[spec.key] = value;
+  }
+  return parseConfig({ values, secrets });
+}
+
+/** A section set to plain text instead of an object is reported by parseConfig with the others, not thrown here. */
+function readSection(config: pulumi.Config, key: string): unknown {
+  try {
+    return config.getObject<unknown>(key);
+  } catch {
+    return config.get(key);
+  }
+}
