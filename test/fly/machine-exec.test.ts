@@ -7,6 +7,12 @@ const provider = machineExecProvider as Required<pulumi.dynamic.ResourceProvider
 const appName = "naluma-prefect";
 const workPool = ["prefect", "work-pool", "create", "content-pool", "--type", "process", "--overwrite"];
 
+async function created(news: MachineExecInputs): Promise<MachineExecOutputs> {
+  const { outs } = await provider.create(news);
+  if (!outs) throw new Error("create returned no outputs");
+  return outs;
+}
+
 let emu: FlyEmulator;
 let machineId: string;
 
@@ -53,7 +59,7 @@ afterEach(async () => {
 describe("machine exec", () => {
   it("runs the command in the machine on create and keeps its output", async () => {
     emu.faults.execResult(appName, { exitCode: 0, stdout: "Created work pool 'content-pool'.\n" });
-    const { outs } = await provider.create(inputs());
+    const outs = await created(inputs());
     expect(outs).toMatchObject({ exitCode: 0, stdout: "Created work pool 'content-pool'.\n", stderr: "" });
     const [call] = execCalls();
     expect(call.path).toBe(`/v1/apps/${appName}/machines/${machineId}/exec`);
@@ -70,7 +76,7 @@ describe("machine exec", () => {
 
   it("tries again while the command fails, up to attempts", async () => {
     emu.faults.execResult(appName, { exitCode: 1, stderr: "server starting" }, 2);
-    const { outs } = await provider.create(inputs({ attempts: 3, retryDelaySeconds: 0 }));
+    const outs = await created(inputs({ attempts: 3, retryDelaySeconds: 0 }));
     expect(outs.exitCode).toBe(0);
     expect(execCalls()).toHaveLength(3);
   });
@@ -80,7 +86,7 @@ describe("machine exec", () => {
     ["a new command", { command: ["prefect", "work-pool", "create", "recovery-pool", "--type", "process", "--overwrite"] }, 1],
     ["only attempts", { attempts: 5 }, 0],
   ])("update after %s runs %i time(s)", async (_title, change, runs) => {
-    const { outs } = await provider.create(inputs());
+    const outs = await created(inputs());
     emu.resetCalls();
     const diff = await provider.diff("id", outs, inputs(change));
     expect(diff.changes).toBe(true);
@@ -90,7 +96,7 @@ describe("machine exec", () => {
   });
 
   it("no change is no diff; read and delete touch nothing", async () => {
-    const { outs } = await provider.create(inputs());
+    const outs = await created(inputs());
     emu.resetCalls();
     expect((await provider.diff("id", outs, inputs())).changes).toBe(false);
     expect(await provider.read("id", outs)).toEqual({ id: "id", props: outs });

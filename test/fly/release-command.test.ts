@@ -24,6 +24,12 @@ const migrate: ReleaseCommandInputs = {
   timeoutSeconds: 10,
 };
 
+async function created(news: ReleaseCommandInputs): Promise<ReleaseCommandOutputs> {
+  const { outs } = await provider.create(news);
+  if (!outs) throw new Error("create returned no outputs");
+  return outs;
+}
+
 let emu: FlyEmulator;
 
 async function checked(news: ReleaseCommandInputs): Promise<ReleaseCommandInputs> {
@@ -104,6 +110,7 @@ describe("release command check() and diff()", () => {
 describe("release command runs", () => {
   it("creates a one-off machine with the command, waits for its exit and records the image", async () => {
     const { id, outs } = await provider.create(await checked(migrate));
+    if (!outs) throw new Error("create returned no outputs");
     expect(id).toBe("draft-app/release-command");
     expect(outs).toMatchObject({ exitCode: 0, ranImage: migrate.image, image: migrate.image });
 
@@ -138,7 +145,7 @@ describe("release command runs", () => {
   });
 
   it("runs again for a new image, not for an env change", async () => {
-    const { outs } = await provider.create(await checked(migrate));
+    const outs = await created(await checked(migrate));
     emu.resetCalls();
 
     const envOnly = await provider.update("id", outs, await checked({ ...migrate, env: { ENV: "prod" } }));
@@ -154,7 +161,7 @@ describe("release command runs", () => {
   });
 
   it("a failed update keeps nothing: the old image stays recorded, the next run tries again", async () => {
-    const { outs } = await provider.create(await checked(migrate));
+    const outs = await created(await checked(migrate));
     emu.faults.exitCode(appName, 1);
     const image = "registry.fly.io/draft-app:deployment-2";
     await expect(provider.update("id", outs, await checked({ ...migrate, image }))).rejects.toThrow(/exited with code 1/);
@@ -183,7 +190,7 @@ describe("release command runs", () => {
   });
 
   it("read and delete touch nothing", async () => {
-    const { outs } = await provider.create(await checked(migrate));
+    const outs = await created(await checked(migrate));
     emu.resetCalls();
     expect(await provider.read("id", outs)).toEqual({ id: "id", props: outs });
     await provider.delete("id", outs);
