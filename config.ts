@@ -576,7 +576,8 @@ function readApp(read: Reader, path: string, raw: Record<string, unknown>, defau
   const image = read.text(`${path}.image`, raw.image, defaults.image ?? `registry.fly.io/${appName ?? ""}:latest`);
   read.match(`${path}.image`, image, patterns.image, "a container image reference such as `registry.fly.io/naluma-content:latest`");
   const region = read.text(`${path}.region`, raw.region, defaults.region);
-  read.problems.oneOf(`${path}.region`, region, flyRegions);
+  // A region inherited from platform:fly.region is checked there, once.
+  if (raw.region !== undefined) read.problems.oneOf(`${path}.region`, region, flyRegions);
   const app: FlyAppConfig = {
     appName: appName ?? "",
     image,
@@ -633,7 +634,7 @@ function readCronMachines(read: Reader, value: unknown, region: string): CronMac
       guest: readGuest(read, at, raw.guest, cronGuest),
       region: read.text(`${at}.region`, raw.region, region),
     };
-    read.problems.oneOf(`${at}.region`, cron.region, flyRegions);
+    if (raw.region !== undefined) read.problems.oneOf(`${at}.region`, cron.region, flyRegions);
     const entrypoint = read.command(`${at}.entrypoint`, raw.entrypoint);
     if (entrypoint) cron.entrypoint = entrypoint;
     return cron;
@@ -775,8 +776,8 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     zoneId: read.text("cloudflare.zoneId", cloudflareRaw.zoneId, ""),
     domain: read.text("cloudflare.domain", cloudflareRaw.domain, "naluma.space"),
   };
-  read.match("cloudflare.accountId", cloudflare.accountId, patterns.hex32, "the Cloudflare account id: 32 hex digits (dashboard > Overview > Account ID)");
-  read.match("cloudflare.zoneId", cloudflare.zoneId, patterns.hex32, "the zone id of cloudflare.domain: 32 hex digits (dashboard > the domain > Overview > Zone ID)");
+  read.match("cloudflare.accountId", cloudflare.accountId, patterns.hex32, "the Cloudflare account id, 32 hex digits, shown on the dashboard's account Overview");
+  read.match("cloudflare.zoneId", cloudflare.zoneId, patterns.hex32, "the zone id of cloudflare.domain, 32 hex digits, shown on the domain's Overview");
   read.match("cloudflare.domain", cloudflare.domain, patterns.domain, "a lowercase domain name such as `naluma.space`");
 
   const wordpressRaw = read.object("wordpress", raw.values.wordpress, ["baseUrl", "username"]);
@@ -784,7 +785,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     baseUrl: read.text("wordpress.baseUrl", wordpressRaw.baseUrl, ""),
     username: read.text("wordpress.username", wordpressRaw.username, "content-pipeline"),
   };
-  read.match("wordpress.baseUrl", wordpress.baseUrl, patterns.httpsUrl, "the WordPress site's https URL (WP_BASE_URL), e.g. `https://naluma.space`");
+  read.match("wordpress.baseUrl", wordpress.baseUrl, patterns.httpsUrl, "the WordPress site's https URL, WP_BASE_URL, e.g. `https://naluma.space`");
   read.match("wordpress.username", wordpress.username, /^\S+$/, "a WordPress user name without spaces");
 
   const r2Raw = read.object("r2", raw.values.r2, ["bucketName", "accountId"]);
@@ -842,7 +843,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     const field = provider === "google" ? "googleClientId" : "githubClientId";
     const clientId = read.text(`dashboard.access.${field}`, accessRaw[field]);
     if (access.identityProviders.includes(provider)) {
-      read.match(`dashboard.access.${field}`, clientId, /^\S+$/, `the ${provider === "google" ? "Google" : "GitHub"} OAuth client id (required while \`${provider}\` is an identity provider)`);
+      read.match(`dashboard.access.${field}`, clientId, /^\S+$/, `the ${provider === "google" ? "Google" : "GitHub"} OAuth client id, needed while \`${provider}\` is an identity provider`);
     } else if (clientId !== undefined) {
       problems.add(`dashboard.access.${field}`, `is only read while \`${provider}\` is in dashboard.access.identityProviders; remove it or add the provider`);
     }
@@ -864,8 +865,9 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     checks: [dashboardHealthCheck],
   });
   const hostname = read.text("dashboard.hostname", dashboardRaw.hostname, suffix === undefined ? undefined : `dashboard${suffix}.${cloudflare.domain}`);
-  read.match("dashboard.hostname", hostname, patterns.domain, `a lowercase host name in cloudflare.domain (\`${cloudflare.domain}\`), e.g. \`dashboard.${cloudflare.domain}\``);
-  if (hostname !== undefined && patterns.domain.test(hostname) && hostname !== cloudflare.domain && !hostname.endsWith(`.${cloudflare.domain}`)) {
+  const domainValid = patterns.domain.test(cloudflare.domain);
+  if (dashboardRaw.hostname !== undefined || domainValid) read.match("dashboard.hostname", hostname, patterns.domain, `a lowercase host name in cloudflare.domain (\`${cloudflare.domain}\`), e.g. \`dashboard.${cloudflare.domain}\``);
+  if (domainValid && hostname !== undefined && patterns.domain.test(hostname) && hostname !== cloudflare.domain && !hostname.endsWith(`.${cloudflare.domain}`)) {
     problems.add("dashboard.hostname", `must be in the zone cloudflare.domain (\`${cloudflare.domain}\`), which Cloudflare Access protects`, hostname);
   }
   const dashboard: DashboardConfig = { ...dashboardApp, ...dashboardService, hostname: hostname ?? "", access };
@@ -875,7 +877,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   if (neon.ownsProject && productionStack !== undefined) {
     problems.add("productionStack", "must not be set while platform:neon.ownsProject is true (this stack owns the Neon project); remove it");
   } else if (!neon.ownsProject) {
-    read.match("productionStack", productionStack, patterns.stack, "the stack owning the Neon project this stack branches from, e.g. `organization/platform/production` (required while platform:neon.ownsProject is false)");
+    read.match("productionStack", productionStack, patterns.stack, "the stack owning the Neon project this stack branches from, e.g. `organization/platform/production`, needed while platform:neon.ownsProject is false");
   }
 
   const githubRaw = read.object("github", raw.values.github, ["repository", "environment", "branch"]);
