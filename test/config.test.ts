@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ConfigError, parseConfig, secretEnv, type PlatformConfig, type RawConfig, type UserSecretKey } from "../config";
+import { ConfigError, loadConfig, parseConfig, secretEnv, type PlatformConfig, type RawConfig, type UserSecretKey } from "../config";
 
 type Json = Record<string, unknown>;
 
@@ -378,5 +378,38 @@ describe("all errors together", () => {
     for (const key of keys) expect(problems.some((text) => text.startsWith(`${key} `)), key).toBe(true);
     expect(message).toContain(`stack config has ${problems.length} problem(s)`);
     for (const problem of problems) expect(message).toContain(problem);
+  });
+});
+
+describe("loadConfig", () => {
+  /** The engine hands the program every `project:key` as text (objects as JSON) and names the secret ones. */
+  function setStackConfig(values: Json, secrets: Record<string, string>): void {
+    const all: Record<string, string> = {};
+    for (const [key, value] of Object.entries(values)) all[`platform:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+    for (const [key, value] of Object.entries(secrets)) all[`platform:${key}`] = value;
+    pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((key) => `platform:${key}`));
+  }
+
+  it("reads the committed production stack through pulumi.Config, secrets as secrets", async () => {
+    setStackConfig(merge(userProvided, production()), dummySecrets as Record<string, string>);
+    const config = loadConfig();
+    expect(config.worker.appName).toBe("naluma-content");
+    expect(config.neon.protected).toBe(true);
+    expect(await pulumi.isSecret(config.secrets.wpAppPassword)).toBe(true);
+  });
+
+  it("reports unknown keys by name only and a section set to text, with the rest", () => {
+    setStackConfig({ ...merge(userProvided, production()), worker: "naluma-content", antropicApiKey: "sk-ant-typo" }, {});
+    let error: unknown;
+    try {
+      loadConfig();
+    } catch (caught) {
+      error = caught;
+    }
+    const problems = (error as ConfigError).problems;
+    expect(problems.some((text) => text.startsWith("platform:antropicApiKey is not a key this program reads"))).toBe(true);
+    expect(problems.some((text) => text.startsWith("platform:worker must be an object"))).toBe(true);
+    expect(problems.some((text) => text.startsWith("platform:anthropicApiKey is required"))).toBe(true);
+    expect(problems.join("\n")).not.toContain("sk-ant-typo");
   });
 });
