@@ -247,8 +247,8 @@ export class FlyApp extends pulumi.ComponentResource {
   private readonly release: ReleaseCommand | undefined;
 
   constructor(name: string, args: FlyAppArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:index:FlyApp", name, {}, opts);
     validate(name, args);
+    super("platform:index:FlyApp", name, {}, opts);
 
     this.app = new App(name, { name: args.appName, orgSlug: args.orgSlug, adopt: args.adopt }, { parent: this });
     this.secretsResource = this.createSecrets(name, args);

@@ -1,0 +1,284 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { FlyApp as FlyAppClass, FlyAppArgs } from "../../components/fly-app";
+import { flyType, nameOf, setFlyMocks, settled, valueOf, type Registration } from "./fly-mocks";
+
+let registrations: Registration[];
+let FlyApp: typeof FlyAppClass;
+
+beforeAll(async () => {
+  registrations = await setFlyMocks();
+  ({ FlyApp } = await import("../../components/fly-app"));
+});
+
+const image = "registry.fly.io/draft-app:deployment-1";
+
+/** Seed 001's staging web app: two web machines, the daily cron machine, the Alembic release command. */
+const draftApp: FlyAppArgs = {
+  appName: "draft-app",
+  orgSlug: "personal",
+  primaryRegion: "ewr",
+  image,
+  processGroups: {
+    app: {
+      count: 2,
+      guest: { cpuKind: "shared", cpus: 1, memoryMb: 1024 },
+      command: ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8080"],
+      httpService: {
+        internalPort: 8080,
+        autostop: "off",
+        minMachinesRunning: 0,
+        checks: [{ type: "http", port: 8080, method: "GET", path: "/health", interval: "30s", timeout: "5s", gracePeriod: "60s" }],
+      },
+    },
+  },
+  env: { ENV: "stage", LOG_LEVEL: "INFO" },
+  secrets: { DATABASE_URL: "postgresql+asyncpg://pipeline:pw@ep-x.neon.tech/draft", SECRET_KEY: "s3cret" },
+  scheduledMachines: {
+    "news-ingestion-cron": {
+      schedule: "daily",
+      entrypoint: ["/app/.venv/bin/python"],
+      command: ["-m", "app.cli.cron_runner"],
+      guest: { cpuKind: "shared", cpus: 1, memoryMb: 512 },
+    },
+  },
+  releaseCommand: { command: ["alembic", "upgrade", "head"] },
+  ipAddresses: ["shared_v4", "v6"],
+  certificates: ["draft.example.com"],
+  deployToken: {},
+};
+
+interface Built {
+  component: FlyAppClass;
+  urn: string;
+  children: Registration[];
+}
+
+async function build(name: string, args: FlyAppArgs): Promise<Built> {
+  const component = new FlyApp(name, args);
+  const urn = await valueOf(component.urn);
+  await valueOf(component.machineIds);
+  await settled(registrations);
+  return { component, urn, children: registrations.filter((r) => r.parent === urn) };
+}
+
+function child(built: Built, type: string, name: string): Registration {
+  const found = built.children.find((r) => r.type === flyType(type) && r.name === name);
+  if (!found) throw new Error(`no ${type} '${name}' (have ${built.children.map((r) => `${r.type} ${r.name}`).join(", ")})`);
+  return found;
+}
+
+/** Names of the children this one depends on directly. */
+function dependsOn(built: Built, registration: Registration): string[] {
+  return registration.dependencies.map(nameOf).sort();
+}
+
+describe("FlyApp with seed 001's web app, cron machine and release command", () => {
+  let built: Built;
+  beforeAll(async () => {
+    built = await build("web", draftApp);
+  });
+
+  it.each([
+    ["App", ["web"]],
+    ["Secrets", ["web-secrets"]],
+    ["ReleaseCommand", ["web-release-command"]],
+    ["Machine", ["web-app-0", "web-app-1", "web-news-ingestion-cron"]],
+    ["IpAddress", ["web-ip-shared_v4", "web-ip-v6"]],
+    ["Certificate", ["web-cert-draft.example.com"]],
+    ["DeployToken", ["web-deploy-token"]],
+    ["Volume", []],
+    ["MachineExec", []],
+  ])("makes the %s resources %j, children of the component", (type, names) => {
+    const made = built.children.filter((r) => r.type === flyType(type));
+    expect(made.map((r) => r.name).sort()).toEqual(names);
+    for (const registration of made) expect(registration.parent).toContain("platform:index:FlyApp::web");
+  });
+
+  it("registers nothing outside the component", () => {
+    const strays = registrations.filter((r) => r.name.startsWith("web") && r.type !== "platform:index:FlyApp" && r.parent !== built.urn);
+    expect(strays).toEqual([]);
+  });
+
+  it("gives each web machine the image, size, command, http service and the secrets version", () => {
+    for (const [index, name] of ["web-app-0", "web-app-1"].entries()) {
+      const machine = child(built, "Machine", name);
+      expect(machine.inputs).toMatchObject({
+        appName: "draft-app",
+        name: `app-${index}`,
+        region: "ewr",
+        image,
+        processGroup: "app",
+        guest: { cpuKind: "shared", cpus: 1, memoryMb: 1024 },
+        env: { ENV: "stage", LOG_LEVEL: "INFO" },
+        init: { cmd: ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8080"] },
+        minSecretsVersion: 7,
+      });
+      expect(machine.inputs.services).toEqual([
+        {
+          protocol: "tcp",
+          internalPort: 8080,
+          ports: [
+            { port: 80, handlers: ["http"], forceHttps: true },
+            { port: 443, handlers: ["tls", "http"] },
+          ],
+          autostop: "off",
+          autostart: true,
+          minMachinesRunning: 0,
+          checks: [{ type: "http", port: 8080, method: "GET", path: "/health", interval: "30s", timeout: "5s", gracePeriod: "60s" }],
+        },
+      ]);
+      expect(machine.inputs.schedule).toBeUndefined();
+    }
+  });
+
+  it("runs the cron machine on the same image with its schedule, entrypoint, command and size", () => {
+    const cron = child(built, "Machine", "web-news-ingestion-cron");
+    expect(cron.inputs).toMatchObject({
+      name: "news-ingestion-cron",
+      image,
+      schedule: "daily",
+      region: "ewr",
+      init: { entrypoint: ["/app/.venv/bin/python"], cmd: ["-m", "app.cli.cron_runner"] },
+      guest: { cpuKind: "shared", cpus: 1, memoryMb: 512 },
+      processGroup: "news-ingestion-cron",
+      minSecretsVersion: 7,
+    });
+    expect(cron.inputs.services).toBeUndefined();
+  });
+
+  it("runs the release command in the new image with the secrets version", () => {
+    expect(child(built, "ReleaseCommand", "web-release-command").inputs).toMatchObject({
+      appName: "draft-app",
+      image,
+      command: ["alembic", "upgrade", "head"],
+      region: "ewr",
+      minSecretsVersion: 7,
+      guest: { cpuKind: "shared", cpus: 1, memoryMb: 1024 },
+      env: { ENV: "stage", LOG_LEVEL: "INFO" },
+    });
+  });
+
+  it("rolls the web machines one at a time, after the release command; the cron machine waits for it too", () => {
+    expect(dependsOn(built, child(built, "Machine", "web-app-0"))).toEqual(["web", "web-release-command", "web-secrets"]);
+    expect(dependsOn(built, child(built, "Machine", "web-app-1"))).toEqual(["web", "web-app-0", "web-release-command", "web-secrets"]);
+    expect(dependsOn(built, child(built, "Machine", "web-news-ingestion-cron"))).toEqual(["web", "web-release-command", "web-secrets"]);
+  });
+
+  it("sends the secret values as secrets and creates the certificate after the addresses", () => {
+    const secrets = child(built, "Secrets", "web-secrets");
+    expect(secrets.secretInputs).toContain("values");
+    expect(secrets.inputs.values).toEqual(draftApp.secrets);
+    expect(dependsOn(built, child(built, "Certificate", "web-cert-draft.example.com"))).toEqual(["web", "web-ip-shared_v4", "web-ip-v6"]);
+  });
+
+  it("outputs the names, machine ids and certificate records", async () => {
+    const { component } = built;
+    expect(await valueOf(component.appName)).toBe("draft-app");
+    expect(await valueOf(component.hostname)).toBe("draft-app.fly.dev");
+    expect(await valueOf(component.privateHostname)).toBe("draft-app.internal");
+    expect(await valueOf(component.machineIds)).toEqual(["m-web-app-0", "m-web-app-1"]);
+    expect(await valueOf(component.processGroupMachineIds)).toEqual({ app: ["m-web-app-0", "m-web-app-1"] });
+    expect(await valueOf(component.scheduledMachineIds)).toEqual({ "news-ingestion-cron": "m-web-news-ingestion-cron" });
+    expect(await valueOf(component.certificates)).toEqual({
+      "draft.example.com": {
+        status: "pending_validation",
+        cnameTarget: "draft-app.fly.dev",
+        acmeChallengeName: "_acme-challenge.draft.example.com",
+        acmeChallengeTarget: "draft.example.com.x1y2z3.flydns.net",
+        ownershipName: "_fly-ownership.draft.example.com",
+        ownershipValue: "app-ownership-value",
+        aRecords: ["203.0.113.10"],
+        aaaaRecords: ["2a09:8280:1::1"],
+      },
+    });
+  });
+
+  it("marks the deploy token secret and nothing else", async () => {
+    const { component } = built;
+    if (!component.deployToken) throw new Error("deployToken was asked for");
+    expect(await pulumi.isSecret(component.deployToken)).toBe(true);
+    expect(await valueOf(component.deployToken)).toBe("FlyV1 fm2_web-deploy-token");
+    const plain: pulumi.Output<unknown>[] = [component.appName, component.hostname, component.privateHostname, component.machineIds, component.certificates];
+    for (const output of plain) {
+      expect(await pulumi.isSecret(output)).toBe(false);
+    }
+  });
+});
+
+describe("FlyApp with two process groups, volumes over two regions and an exec command", () => {
+  let built: Built;
+  beforeAll(async () => {
+    built = await build("pipeline", {
+      appName: "naluma-content",
+      orgSlug: "personal",
+      primaryRegion: "fra",
+      image: "registry.fly.io/naluma-content:deployment-7",
+      processGroups: {
+        web: { count: 3, regions: ["ams", "lhr"], mounts: { data: "/data" } },
+        worker: { count: 2, command: ["prefect", "worker", "start", "--pool", "content-pool"] },
+      },
+      volumes: { data: { sizeGb: 3 } },
+      execCommands: { "work-pool": { command: ["prefect", "work-pool", "create", "content-pool", "--type", "process", "--overwrite"], processGroup: "worker" } },
+    });
+  });
+
+  it("makes no secrets, release command, token, addresses or certificates that were not asked for", () => {
+    for (const type of ["Secrets", "ReleaseCommand", "DeployToken", "IpAddress", "Certificate"]) {
+      expect(built.children.filter((r) => r.type === flyType(type))).toEqual([]);
+    }
+    expect(built.component.deployToken).toBeUndefined();
+    expect(child(built, "Machine", "pipeline-web-0").inputs.minSecretsVersion).toBeUndefined();
+  });
+
+  it.each([
+    ["pipeline-web-0", ["pipeline"]],
+    ["pipeline-web-1", ["pipeline", "pipeline-web-0"]],
+    ["pipeline-web-2", ["pipeline", "pipeline-web-1"]],
+    ["pipeline-worker-0", ["pipeline"]],
+    ["pipeline-worker-1", ["pipeline", "pipeline-worker-0"]],
+  ])("%s depends on %j (plus its volume): groups roll independently", (name, expected) => {
+    const dependencies = dependsOn(built, child(built, "Machine", name)).filter((dependency) => !dependency.startsWith("pipeline-data-"));
+    expect(dependencies).toEqual(expected);
+  });
+
+  it("spreads a group's machines over its regions and gives each its own volume there", () => {
+    const regions = ["pipeline-web-0", "pipeline-web-1", "pipeline-web-2"].map((name) => child(built, "Machine", name).inputs.region);
+    expect(regions).toEqual(["ams", "lhr", "ams"]);
+    for (const [index, region] of regions.entries()) {
+      const volume = child(built, "Volume", `pipeline-data-web-${index}`);
+      expect(volume.inputs).toMatchObject({ appName: "naluma-content", name: "data", region, sizeGb: 3 });
+      expect(child(built, "Machine", `pipeline-web-${index}`).inputs.mounts).toEqual([
+        { volume: `vol_pipelinedataweb${index}`, path: "/data" },
+      ]);
+    }
+    expect(child(built, "Machine", "pipeline-worker-0").inputs.region).toBe("fra");
+  });
+
+  it("runs the exec command in the group's first machine after the whole group, following the image", () => {
+    const exec = child(built, "MachineExec", "pipeline-work-pool");
+    expect(exec.inputs).toMatchObject({
+      appName: "naluma-content",
+      machineId: "m-pipeline-worker-0",
+      command: ["prefect", "work-pool", "create", "content-pool", "--type", "process", "--overwrite"],
+      trigger: "registry.fly.io/naluma-content:deployment-7",
+    });
+    expect(dependsOn(built, exec)).toEqual(["pipeline", "pipeline-worker-0", "pipeline-worker-1"]);
+  });
+});
+
+describe("FlyApp refuses args that cannot make a sensible app", () => {
+  const base: FlyAppArgs = { appName: "x-app", orgSlug: "personal", primaryRegion: "fra", image, processGroups: { app: {} } };
+  it.each<[string, Partial<FlyAppArgs>, string]>([
+    ["no process group", { processGroups: {} }, "FlyApp 'bad': `processGroups` must name at least one group"],
+    ["a fractional count", { processGroups: { app: { count: 1.5 } } }, "processGroups.app.count must be a whole number >= 0, got 1.5"],
+    ["a mount of an unknown volume", { processGroups: { app: { mounts: { data: "/data" } } } }, "names volume 'data', which is not in `volumes`"],
+    ["two mounts", { processGroups: { app: { mounts: { a: "/a", b: "/b" } } }, volumes: { a: {}, b: {} } }, "may name one volume"],
+    ["an unmounted volume", { volumes: { data: {} } }, "volume 'data' is not mounted by any process group"],
+    ["a duplicate address type", { ipAddresses: ["v6", "v6"] }, "ipAddresses lists a type twice"],
+    ["an exec in a missing group", { execCommands: { pools: { command: ["true"], processGroup: "worker" } } }, "execCommands.pools.processGroup 'worker' is not a process group"],
+    ["a cron machine named like a group machine", { scheduledMachines: { "app-0": { schedule: "daily" } } }, "scheduled machine name 'app-0' is also a process group machine's name"],
+  ])("refuses %s", (_title, change, message) => {
+    expect(() => new FlyApp("bad", { ...base, ...change })).toThrow(message);
+  });
+});
