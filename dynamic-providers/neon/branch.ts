@@ -2,11 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Branch as NeonBranch, BranchUpdateRequest } from "@neondatabase/api-client";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
+import { neonIdPattern, neonIdRule } from "./check";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
 
-/** Neon object ids (projects, branches): the spec's `^[a-z0-9-]{1,60}$`. */
-const neonIdPattern = /^[a-z0-9-]{1,60}$/;
-const neonIdRule = "a Neon id (1-60 lowercase letters, digits or dashes)";
 
 export interface BranchInputs {
   projectId: string;

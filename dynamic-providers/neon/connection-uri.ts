@@ -3,7 +3,9 @@ import { changedFields, failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { ignoreNeonNotFound, neonApi, neonCall, type NeonApi } from "./client";
 import { checkPostgresName } from "./database";
-import { checkNeonIds, isUnknown, poolerHostOf } from "./endpoint";
+import { isUnknown } from "../core/check";
+import { checkNeonIds } from "./check";
+import { poolerHostOf } from "./endpoint";
 
 export interface ConnectionUriInputs {
   projectId: string;

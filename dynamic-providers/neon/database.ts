@@ -3,7 +3,8 @@ import type { Database as NeonDatabase } from "@neondatabase/api-client";
 import { changedFields, failures, type Failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
-import { checkNeonIds, isUnknown } from "./endpoint";
+import { isUnknown } from "../core/check";
+import { checkNeonIds } from "./check";
 
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 = 63 bytes; Neon refuses longer names. */
 export const maxIdentifierBytes = 63;

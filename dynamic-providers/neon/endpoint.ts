@@ -1,25 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Endpoint as NeonEndpoint, EndpointType, EndpointUpdateRequest } from "@neondatabase/api-client";
-import { changedFields, failures, type Failures } from "../core/check";
+import { changedFields, failures, isUnknown, type Failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
+import { checkNeonIds } from "./check";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
-
-/** What the engine sends for a value that is not known yet (preview): checks skip it. */
-export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-export function isUnknown(value: unknown): boolean {
-  return value === unknownValue;
-}
-
-/** Neon object ids (projects, branches, endpoints): the spec's `^[a-z0-9-]{1,60}$`. */
-export const neonIdPattern = /^[a-z0-9-]{1,60}$/;
-
-/** check() rules every Neon resource shares: the ids it lives under and the `adopt` flag. */
-export function checkNeonIds(problems: Failures, news: Record<string, unknown>, fields: readonly string[]): void {
-  for (const field of fields) problems.pattern(field, news[field], neonIdPattern, "a Neon id (1-60 lowercase letters, digits or dashes)");
-  const adopt = news.adopt;
-  if (adopt !== undefined && !isUnknown(adopt) && typeof adopt !== "boolean") problems.add("adopt", "must be true or false", adopt);
-}
 
 export type EndpointKind = "read_write" | "read_only";
 const endpointKinds: readonly EndpointKind[] = ["read_write", "read_only"];

@@ -4,7 +4,8 @@ import { changedFields, failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
 import { checkPostgresName } from "./database";
-import { checkNeonIds, isUnknown } from "./endpoint";
+import { isUnknown } from "../core/check";
+import { checkNeonIds } from "./check";
 
 export interface RoleInputs {
   projectId: string;
