@@ -5,6 +5,7 @@ import { ConnectionUri } from "../dynamic-providers/neon/connection-uri";
 import { Database } from "../dynamic-providers/neon/database";
 import { Endpoint } from "../dynamic-providers/neon/endpoint";
 import { Project } from "../dynamic-providers/neon/project";
+import { Role as NeonRole } from "../dynamic-providers/neon/role";
 import { Grant } from "../dynamic-providers/postgres/grant";
 import { DatabaseLockdown } from "../dynamic-providers/postgres/lockdown";
 import { Role } from "../dynamic-providers/postgres/role";
@@ -273,10 +274,23 @@ export class NeonProject extends pulumi.ComponentResource {
       { projectId: branch.projectId, name: branch.name ?? "staging", parentId: branch.parentBranchId, resetFromParent: branch.resetFromParent },
       { parent: this },
     );
+    // The copied owner role would keep production's password (and get it back on every reset): adopting it
+    // with a rotation key gives this branch its own owner password, again after each reset.
+    const owner = new NeonRole(
+      `${name}-owner`,
+      {
+        projectId: branch.projectId,
+        branchId: created.branchId,
+        name: branch.ownerRoleName ?? `${databaseName}_owner`,
+        adopt: true,
+        rotatePassword: pulumi.output(branch.resetFromParent).apply((reset) => `branch-own-password:${reset ?? ""}`),
+      },
+      { parent: this },
+    );
     return {
       projectId: pulumi.output(branch.projectId),
       branchId: created.branchId,
-      ownerRoleName: pulumi.output(branch.ownerRoleName ?? `${databaseName}_owner`),
+      ownerRoleName: owner.name,
       resetTrigger: branch.resetFromParent,
       adopt: true,
       protect: false,

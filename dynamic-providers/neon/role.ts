@@ -64,6 +64,12 @@ export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
     const id = `${inputs.branchId}/${inputs.name}`;
     if (inputs.adopt) {
       const existing = await getRole(api, inputs);
+      if (existing && inputs.rotatePassword) {
+        // A branch copies its parent's roles with their passwords: adopting with `rotatePassword` gives the
+        // role this branch's own password instead of keeping the parent's.
+        const reset = await mutate(api, inputs.projectId, () => api.resetProjectBranchRolePassword(inputs.projectId, inputs.branchId, inputs.name));
+        return { id, outs: { ...inputs, password: await passwordOf(api, inputs, reset.role), adopted: true } };
+      }
       if (existing) return { id, outs: { ...inputs, password: await passwordOf(api, inputs, undefined), adopted: true } };
     }
     try {

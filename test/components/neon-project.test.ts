@@ -129,7 +129,7 @@ const commonChildren = [
 
 describe.each([
   { mode: "owner", name: "prod", args: owner, extra: [[dynamic("neon", "Project"), "project"], [dynamic("neon", "Branch"), "main"]] },
-  { mode: "branch", name: "stage", args: branch, extra: [[dynamic("neon", "Branch"), "branch"]] },
+  { mode: "branch", name: "stage", args: branch, extra: [[dynamic("neon", "Branch"), "branch"], [dynamic("neon", "Role"), "owner"]] },
 ])("NeonProject in $mode mode", ({ name, args, extra }) => {
   let built: Built;
   beforeAll(async () => {
@@ -256,6 +256,15 @@ describe("branch mode (staging)", () => {
     for (const child of ["stage-naluma_content", "stage-prefect_server"]) expect(inputsOf(dynamic("neon", "Database"), child)).toMatchObject({ adopt: true, branchId: "br-staging-2" });
     const roles = [...registered.values()].filter((r) => r.type === dynamic("postgres", "Role") && r.name.startsWith("stage-"));
     expect(roles.map((role) => role.inputs.adopt)).toEqual([true, true]);
+  });
+
+  it("gives the branch's copy of the owner role its own password, rotated again on every reset", () => {
+    expect(inputsOf(dynamic("neon", "Role"), "stage-owner")).toMatchObject({
+      branchId: "br-staging-2",
+      name: "naluma_content_owner",
+      adopt: true,
+      rotatePassword: "branch-own-password:2025-06-01",
+    });
   });
 
   it("gives the branch new passwords and fresh owner credentials when it is reset", () => {

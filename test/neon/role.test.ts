@@ -190,6 +190,18 @@ describe("lifecycle against the emulator", () => {
     expect(await login("neondb_owner", ownerPassword)).toBe("ok as neondb_owner");
   });
 
+  it("adopt with rotatePassword gives an adopted role its own password (a branch's copy of its parent's owner)", async () => {
+    const before = await provider.create(inputs({ name: "neondb_owner", adopt: true }));
+    emu.resetCalls();
+    const created = await provider.create(inputs({ name: "neondb_owner", adopt: true, rotatePassword: "branch" }));
+    expect(emu.calls.map((call) => call.operationId)).toContain("resetProjectBranchRolePassword");
+    expect(emu.calls.some((call) => call.operationId === "createProjectBranchRole")).toBe(false);
+    const password = (created.outs as RoleOutputs).password;
+    expect(password).not.toBe((before.outs as RoleOutputs).password);
+    expect(await login("neondb_owner", password)).toBe("ok as neondb_owner");
+    ownerPassword = password;
+  });
+
   it("an existing role without adopt fails with a hint to adopt, and no secret in the error", async () => {
     const error = await provider.create(inputs({ name: "neondb_owner" })).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/set `adopt: true`/);
