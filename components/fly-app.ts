@@ -489,7 +489,6 @@ export class FlyApp extends pulumi.ComponentResource {
     return new DeployToken(
       `${name}-deploy-token`,
       { appName: this.app.name, expiry: args.deployToken.expiry, rotate: args.deployToken.rotate },
-      // After the machines exist, as `fly tokens create deploy` came after `fly launch`; a token needs only the app.
       { parent: this },
     );
   }
