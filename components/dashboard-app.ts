@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudflare from "@pulumi/cloudflare";
-import { FlyApp } from "./fly-app";
+import type { DeepInput } from "../dynamic-providers/fly/machine";
+import type { MachineGuest } from "../dynamic-providers/fly/machine-types";
+import { FlyApp, type FlyDeployTokenArgs, type FlyHttpServiceArgs } from "./fly-app";
 
 /** Fly secrets this component sets itself; `secrets` must not name them. */
 export const dashboardOwnedSecrets: readonly string[] = ["DATABASE_URL", "CF_ACCESS_AUD", "CF_ACCESS_TEAM_DOMAIN"];
@@ -33,8 +35,19 @@ export interface DashboardAppArgs {
   image: pulumi.Input<string>;
   /** Machine memory on shared-cpu-1x. @default `512` (seed 000 §3 "shared-cpu-1x, 512MB") */
   memoryMb?: pulumi.Input<number>;
+  /** The whole machine size, over `memoryMb`. @default `{ cpuKind: "shared", cpus: 1, memoryMb }` */
+  guest?: DeepInput<MachineGuest>;
   /** The port Streamlit listens on. @default `8501` (Streamlit's default) */
   internalPort?: pulumi.Input<number>;
+  /**
+   * fly.toml `[http_service]` settings over the defaults (`internalPort`, force HTTPS), e.g. autostop and
+   * `minMachinesRunning` (0 in staging, 1 in production). @default FlyApp's (`autostop: "off"`, no minimum)
+   */
+  httpService?: Partial<FlyHttpServiceArgs>;
+  /** Plain fly.toml `[env]` settings. @default `{}` */
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Make an app-scoped deploy token (`fly tokens create deploy -a naluma-dashboard`) for CI; see the `deployToken` output. @default none */
+  deployToken?: FlyDeployTokenArgs;
   /** Take over the app made by hand with `fly launch --config fly.dashboard.toml`. @default `false` */
   adopt?: pulumi.Input<boolean>;
 
@@ -51,10 +64,10 @@ export interface DashboardAppArgs {
   allowedEmails: pulumi.Input<pulumi.Input<string>[]>;
   /** Access session length. @default `168h` (seed 000 §3 step 3 "Session duration: 7 days") */
   sessionDuration?: pulumi.Input<string>;
-  /** Google sign-in (seed 000 §3 step 5). */
-  google: DashboardIdentityProviderArgs;
-  /** GitHub sign-in (seed 000 §3 step 5). */
-  github: DashboardIdentityProviderArgs;
+  /** Google sign-in (seed 000 §3 step 5). At least one of `google` or `github`. @default none */
+  google?: DashboardIdentityProviderArgs;
+  /** GitHub sign-in (seed 000 §3 step 5). At least one of `google` or `github`. @default none */
+  github?: DashboardIdentityProviderArgs;
 
   /** DATABASE_URL: the NeonProject's `appUrl` (pooled, `pipeline`). */
   databaseUrl: pulumi.Input<string>;
@@ -67,7 +80,11 @@ export interface DashboardAppArgs {
 }
 
 function checkArgs(name: string, args: DashboardAppArgs): void {
+  if (args.google === undefined && args.github === undefined) {
+    throw new Error(`dashboard '${name}': give at least one of \`google\` or \`github\`, or nobody can sign in`);
+  }
   for (const [label, idp] of [["google", args.google], ["github", args.github]] as const) {
+    if (idp === undefined) continue;
     const fromClient = idp.clientId !== undefined || idp.clientSecret !== undefined;
     if (fromClient === (idp.existingId !== undefined)) {
       throw new Error(`dashboard '${name}': ${label}: only one of \`clientId\`/\`clientSecret\` or \`existingId\` can be provided, and one is required`);
@@ -100,6 +117,8 @@ export class DashboardApp extends pulumi.ComponentResource {
   public readonly accessAud: pulumi.Output<string>;
   /** The Zero Trust team name (CF_ACCESS_TEAM_DOMAIN). */
   public readonly teamDomain: pulumi.Output<string>;
+  /** The app's deploy token (secret), when `deployToken` was given. */
+  public readonly deployToken: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: DashboardAppArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:index:DashboardApp", name, {}, opts);
@@ -119,19 +138,21 @@ export class DashboardApp extends pulumi.ComponentResource {
         image: args.image,
         processGroups: {
           app: {
-            guest: { cpuKind: "shared", cpus: 1, memoryMb: args.memoryMb ?? 512 },
-            httpService: { internalPort: args.internalPort ?? 8501, forceHttps: true },
+            guest: args.guest ?? { cpuKind: "shared", cpus: 1, memoryMb: args.memoryMb ?? 512 },
+            httpService: { internalPort: args.internalPort ?? 8501, forceHttps: true, ...args.httpService },
           },
         },
         // `fly launch` allocates these on first deploy; the certificate and the CNAME need them.
         ipAddresses: ["shared_v4", "v6"],
         certificates: [hostname],
+        env: args.env,
         secrets: {
           ...args.secrets,
           DATABASE_URL: pulumi.secret(args.databaseUrl),
           CF_ACCESS_AUD: pulumi.secret(access.aud),
           CF_ACCESS_TEAM_DOMAIN: teamDomain,
         },
+        deployToken: args.deployToken,
         adopt: args.adopt,
       },
       { parent: this },
@@ -142,7 +163,8 @@ export class DashboardApp extends pulumi.ComponentResource {
     this.appName = fly.appName;
     this.accessAud = access.aud;
     this.teamDomain = teamDomain;
-    this.registerOutputs({ url: this.url, appName: this.appName, accessAud: this.accessAud, teamDomain: this.teamDomain });
+    this.deployToken = fly.deployToken;
+    this.registerOutputs({ url: this.url, appName: this.appName, accessAud: this.accessAud, teamDomain: this.teamDomain, deployToken: this.deployToken });
   }
 
   /** The hostname through Cloudflare's proxy to `<app>.fly.dev`, and the DNS-01 challenge Fly validates through (it cannot see past the proxy). */
@@ -174,8 +196,8 @@ export class DashboardApp extends pulumi.ComponentResource {
 
   /** Seed 000 §3 "Cloudflare Access": identity providers, an allow policy by email, and the self-hosted application. */
   private createAccess(name: string, args: DashboardAppArgs, hostname: string): cloudflare.ZeroTrustAccessApplication {
-    const google = this.identityProvider(`${name}-google`, "google", "Google", args.accountId, args.google);
-    const github = this.identityProvider(`${name}-github`, "github", "GitHub", args.accountId, args.github);
+    const google = args.google && this.identityProvider(`${name}-google`, "google", "Google", args.accountId, args.google);
+    const github = args.github && this.identityProvider(`${name}-github`, "github", "GitHub", args.accountId, args.github);
     const includes = pulumi.output(args.allowedEmails).apply((emails) => {
       if (emails.length === 0) throw new Error(`dashboard '${name}': allowedEmails must list at least one address, or nobody can sign in`);
       return emails.map((email) => ({ email: { email } }));
@@ -194,7 +216,7 @@ export class DashboardApp extends pulumi.ComponentResource {
         domain: hostname,
         destinations: [{ type: "public", uri: hostname }],
         sessionDuration: args.sessionDuration ?? "168h",
-        allowedIdps: [google, github],
+        allowedIdps: [google, github].filter((id): id is pulumi.Input<string> => id !== undefined),
         policies: [{ id: policy.id, precedence: 1 }],
       },
       { parent: this },

@@ -80,6 +80,10 @@ export interface NeonProjectArgs {
   databaseName?: string;
   /** Prefect server's state database (seed 000 §2/§4 `CREATE DATABASE prefect_server`). @default `prefect_server` */
   prefectDatabaseName?: string;
+  /** The app's SQL role, DATABASE_URL's user (seed 000 §4 `CREATE USER pipeline`). @default `pipeline` */
+  appRoleName?: string;
+  /** The DDL role, DATABASE_URL_MIGRATIONS's user (seed 000 §4 `CREATE USER migrations`). @default `migrations` */
+  migrationsRoleName?: string;
   /** Let `pipeline` DELETE rows, which seed 000's GRANT does not. @default `false` */
   pipelineAllowDelete?: pulumi.Input<boolean>;
   /**
@@ -197,8 +201,12 @@ export class NeonProject extends pulumi.ComponentResource {
     const keepers = pulumi.all([args.rotatePasswords, target.resetTrigger]).apply(([rotate, reset]) => ({ rotate: rotate ?? "", reset: reset ?? "" }));
     const migrationsPassword = this.password(`${name}-migrations`, keepers);
     const pipelinePassword = this.password(`${name}-pipeline`, keepers);
-    const migrations = new Role(`${name}-migrations`, { adminUri, name: "migrations", password: migrationsPassword, adopt: target.adopt }, { parent: this });
-    const pipeline = new Role(`${name}-pipeline`, { adminUri, name: "pipeline", password: pipelinePassword, adopt: target.adopt }, { parent: this });
+    const migrations = new Role(
+      `${name}-migrations`,
+      { adminUri, name: args.migrationsRoleName ?? "migrations", password: migrationsPassword, adopt: target.adopt },
+      { parent: this },
+    );
+    const pipeline = new Role(`${name}-pipeline`, { adminUri, name: args.appRoleName ?? "pipeline", password: pipelinePassword, adopt: target.adopt }, { parent: this });
     new Grant(`${name}-migrations`, { adminUri, database: appDatabase.name, role: migrations.name, profile: "migrations" }, { parent: this });
     new Grant(
       `${name}-pipeline`,
