@@ -1,11 +1,266 @@
 /**
- * Program entry: `pulumi up -s staging` / `-s production` runs this file. It composes the platform's
- * components from the validated stack config; the components and config.ts land with the components
- * issue, so for now the stack declares its environment and no resources.
+ * Program entry: `pulumi up -s staging` / `-s production` runs this file. It reads the validated stack config,
+ * composes the components (seed 000's five sections) and exports what other stacks read with a StackReference.
+ * Data flows one way, config → components → resources → outputs; the stacks differ only through their config.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as github from "@pulumi/github";
+import { DashboardApp, type DashboardIdentityProviderArgs } from "./components/dashboard-app";
+import { DocsSite } from "./components/docs-site";
+import { FlyApp, type FlyProcessGroupArgs, type FlyScheduledMachineArgs, type FlyVolumeArgs } from "./components/fly-app";
+import { NeonProject, type NeonProjectArgs } from "./components/neon-project";
+import { PrefectServer, type PrefectServerArgs } from "./components/prefect-server";
+import { loadConfig, secretEnv, type FlyAppConfig, type IdentityProvider, type PlatformConfig } from "./config";
 
-const config = new pulumi.Config("platform");
+/**
+ * Plain settings that seed 000 nevertheless sets with `fly secrets set` (§1 and §3). They stay Fly secrets, so
+ * each app gets exactly the seed's secret list; their values come from config (`wordpress`, `r2`, or an app's `env`).
+ */
+const seedSecretSettings: readonly string[] = ["WP_BASE_URL", "WP_USERNAME", "R2_ACCOUNT_ID", "R2_BUCKET_NAME"];
 
-/** The environment this stack builds (`staging` or `production`), read by other stacks' StackReferences. */
-export const environment = config.require("environment");
+/** Names of the GitHub Actions secrets the deploy workflow reads (seed 000 §1 "FLY_API_TOKEN"). */
+const deploySecretNames = { worker: "FLY_API_TOKEN", dashboard: "FLY_API_TOKEN_DASHBOARD" } as const;
+
+type SecretInputs = Record<string, pulumi.Input<string>>;
+
+/** An app's config env split into what stays plain and the seed's settings that go to its Fly secrets. */
+function splitEnv(app: FlyAppConfig): { env: Record<string, string>; settings: Record<string, string> } {
+  const env: Record<string, string> = {};
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(app.env)) (seedSecretSettings.includes(name) ? settings : env)[name] = value;
+  return { env, settings };
+}
+
+/** Owner mode creates the project; branch mode reads the owner stack's project, main branch and owner role. */
+function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId?: pulumi.Output<string> } {
+  const neon = config.neon;
+  const common: NeonProjectArgs = {
+    minCu: neon.compute.minCu,
+    maxCu: neon.compute.maxCu,
+    suspendTimeoutSeconds: neon.compute.suspendTimeoutSeconds,
+    databaseName: neon.databases.app,
+    prefectDatabaseName: neon.databases.prefect,
+    appRoleName: neon.roles.app,
+    migrationsRoleName: neon.roles.migrations,
+  };
+  if (neon.ownsProject) {
+    return {
+      args: {
+        ...common,
+        owner: {
+          name: neon.projectName,
+          regionId: neon.regionId,
+          pgVersion: neon.pgVersion,
+          historyRetentionSeconds: neon.historyRetentionSeconds,
+          orgId: neon.orgId,
+          protect: neon.protected,
+          protectMainBranch: neon.protected,
+          allowedIps: neon.allowedIps,
+          protectedBranchesOnly: neon.protectedBranchesOnly,
+          adopt: neon.adopt,
+        },
+      },
+    };
+  }
+  const stack = config.environment.productionStack;
+  if (stack === undefined) throw new Error("platform:productionStack is required while platform:neon.ownsProject is false");
+  const owner = new pulumi.StackReference(stack, { name: stack });
+  const read = (output: string): pulumi.Output<string> => owner.requireOutput(output).apply((value) => String(value));
+  const mainBranchId = read("neonMainBranchId");
+  return {
+    args: {
+      ...common,
+      branch: { projectId: read("neonProjectId"), parentBranchId: mainBranchId, name: neon.branchName, ownerRoleName: read("neonOwnerRoleName") },
+    },
+    mainBranchId,
+  };
+}
+
+function prefectArgs(config: PlatformConfig, databaseUrl: pulumi.Output<string>): PrefectServerArgs {
+  const prefect = config.prefect;
+  if (prefect.mode === "colocated") return { mode: "colocated", databaseUrl, processGroup: Object.keys(config.worker.processes)[0] };
+  const server = prefect.server;
+  return {
+    mode: "standalone",
+    databaseUrl,
+    appName: server.appName,
+    orgSlug: config.fly.org,
+    region: server.region,
+    image: server.image,
+    guest: server.guest,
+    autostop: server.autostop,
+    minMachinesRunning: server.minMachinesRunning,
+  };
+}
+
+function workerProcessGroups(config: PlatformConfig): Record<string, FlyProcessGroupArgs> {
+  const { guest, volume, processes } = config.worker;
+  return Object.fromEntries(
+    Object.entries(processes).map(([group, process]): [string, FlyProcessGroupArgs] => [
+      group,
+      { guest, command: process.command, mounts: volume ? { [volume.name]: volume.path } : undefined },
+    ]),
+  );
+}
+
+function workerScheduledMachines(config: PlatformConfig): Record<string, FlyScheduledMachineArgs> {
+  return Object.fromEntries(
+    config.worker.cronMachines.map((cron): [string, FlyScheduledMachineArgs] => [
+      cron.name,
+      { schedule: cron.schedule, command: cron.command, entrypoint: cron.entrypoint, guest: cron.guest, region: cron.region },
+    ]),
+  );
+}
+
+/** The stack's dashboard host as a subdomain of the Cloudflare zone (config checks it is in the zone). */
+function subdomainOf(hostname: string, domain: string): string {
+  const suffix = `.${domain}`;
+  if (!hostname.endsWith(suffix)) throw new Error(`platform:dashboard.hostname '${hostname}' must be a subdomain of platform:cloudflare.domain '${domain}'`);
+  return hostname.slice(0, -suffix.length);
+}
+
+function identityProvider(config: PlatformConfig, provider: IdentityProvider): DashboardIdentityProviderArgs | undefined {
+  const access = config.dashboard.access;
+  if (!access.identityProviders.includes(provider)) return undefined;
+  return provider === "google"
+    ? { clientId: access.googleClientId, clientSecret: config.secrets.googleOauthClientSecret }
+    : { clientId: access.githubClientId, clientSecret: config.secrets.githubOauthClientSecret };
+}
+
+const config = loadConfig();
+
+// Seed 000 §4: the project (production) or this stack's branch of it, the databases, roles and connection strings.
+const neonSetup = neonArgs(config);
+const neon = new NeonProject("neon", neonSetup.args);
+
+// Seed 000 §2 (colocated in the worker) or seed 004 (its own app).
+const prefect = new PrefectServer("prefect", prefectArgs(config, neon.prefectUrl));
+
+// Seed 000 §1: the worker app with the seed's `fly secrets set` list and a deploy token for CI.
+const workerEnv = splitEnv(config.worker);
+const workerVolume = config.worker.volume;
+const workerVolumes: Record<string, FlyVolumeArgs> | undefined = workerVolume ? { [workerVolume.name]: { sizeGb: workerVolume.sizeGb } } : undefined;
+const workerSecrets: SecretInputs = {
+  ...secretEnv(config.secrets, config.worker.secrets),
+  ...workerEnv.settings,
+  DATABASE_URL: neon.appUrl,
+  DATABASE_URL_MIGRATIONS: neon.migrationsUrl,
+};
+const worker = new FlyApp("worker", {
+  appName: config.worker.appName,
+  orgSlug: config.fly.org,
+  primaryRegion: config.worker.region,
+  image: config.worker.image,
+  processGroups: workerProcessGroups(config),
+  // The stack's own env (PREFECT_API_URL from platform:prefect.apiUrl among it) wins over the server's default.
+  env: prefect.env.apply((prefectEnv) => ({ ...prefectEnv, ...workerEnv.env })),
+  secrets: pulumi.all([pulumi.output(workerSecrets), prefect.secretEnv]).apply(([own, prefectSecrets]) => ({ ...own, ...prefectSecrets })),
+  volumes: workerVolumes,
+  scheduledMachines: workerScheduledMachines(config),
+  releaseCommand: config.worker.releaseCommand ? { command: config.worker.releaseCommand } : undefined,
+  execCommands: prefect.workPoolCommands,
+  deployToken: { expiry: config.fly.deployTokenExpiry },
+});
+
+// Seed 000 §3: the dashboard behind Cloudflare Access, with its own app-scoped deploy token.
+if (config.dashboard.volume) throw new Error("platform:dashboard.volume: the dashboard keeps no local state; remove the volume");
+const dashboardEnv = splitEnv(config.dashboard);
+const dashboard = new DashboardApp("dashboard", {
+  appName: config.dashboard.appName,
+  orgSlug: config.fly.org,
+  region: config.dashboard.region,
+  image: config.dashboard.image,
+  guest: config.dashboard.guest,
+  internalPort: config.dashboard.internalPort,
+  httpService: {
+    autostop: config.dashboard.autostop,
+    autostart: config.dashboard.autostart,
+    minMachinesRunning: config.dashboard.minMachinesRunning,
+    forceHttps: config.dashboard.forceHttps,
+    checks: config.dashboard.checks,
+  },
+  env: dashboardEnv.env,
+  domain: config.cloudflare.domain,
+  subdomain: subdomainOf(config.dashboard.hostname, config.cloudflare.domain),
+  zoneId: config.cloudflare.zoneId,
+  accountId: config.cloudflare.accountId,
+  allowedEmails: config.dashboard.access.allowedEmails,
+  sessionDuration: config.dashboard.access.sessionDuration,
+  google: identityProvider(config, "google"),
+  github: identityProvider(config, "github"),
+  databaseUrl: neon.appUrl,
+  secrets: { ...secretEnv(config.secrets, config.dashboard.secrets), ...dashboardEnv.settings },
+  deployToken: { expiry: config.fly.deployTokenExpiry },
+});
+
+// CI: one GitHub Actions environment per stack, so staging's and production's tokens never overwrite each other.
+const githubProvider = new github.Provider("github", { owner: config.github.owner });
+const deployEnvironment = new github.RepositoryEnvironment(
+  "deploy-environment",
+  { repository: config.github.name, environment: config.github.environment },
+  { provider: githubProvider },
+);
+const deployTokens: [string, string, pulumi.Output<string> | undefined][] = [
+  ["worker-fly-api-token", deploySecretNames.worker, worker.deployToken],
+  ["dashboard-fly-api-token", deploySecretNames.dashboard, dashboard.deployToken],
+];
+for (const [name, secretName, token] of deployTokens) {
+  if (token === undefined) throw new Error(`${name}: the app made no deploy token`);
+  new github.ActionsEnvironmentSecret(
+    name,
+    { repository: config.github.name, environment: deployEnvironment.environment, secretName, value: pulumi.secret(token) },
+    { provider: githubProvider },
+  );
+}
+
+// Seed 000 §5: one Pages project serves every branch, so only the stack whose config enables it makes it.
+const docs = config.docs.enabled
+  ? new DocsSite(
+      "docs",
+      { accountId: config.cloudflare.accountId, projectName: config.docs.projectName, productionBranch: config.docs.productionBranch, repository: config.github.name },
+      { providers: { github: githubProvider } },
+    )
+  : undefined;
+
+/** The environment this stack builds (`staging` or `production`). */
+export const environment = config.environment.name;
+/** The worker's Fly app name, e.g. `naluma-content`. */
+export const workerAppName = worker.appName;
+/** `https://<worker app>.fly.dev`; the worker serves nothing publicly in seed 000 (the Prefect UI is reached with `fly proxy`). */
+export const workerUrl = pulumi.interpolate`https://${worker.hostname}`;
+/** `<worker app>.internal`, how other apps in the Fly organization reach the worker over the private network. */
+export const workerPrivateHostname = worker.privateHostname;
+/** The dashboard's Fly app name, e.g. `naluma-dashboard`. */
+export const dashboardAppName = dashboard.appName;
+/** `https://dashboard.naluma.space` (behind Cloudflare Access). */
+export const dashboardUrl = dashboard.url;
+/** The Access application's audience tag (CF_ACCESS_AUD), for other apps that verify the same Access JWTs. */
+export const dashboardAccessAud = dashboard.accessAud;
+/** The Zero Trust team name (CF_ACCESS_TEAM_DOMAIN). */
+export const dashboardTeamDomain = dashboard.teamDomain;
+/** The docs site's URL, only from the stack with `platform:docs.enabled`. */
+export const docsUrl = docs?.url;
+/** Where Prefect clients reach the API: `http://localhost:4200/api` colocated, `https://<server>.fly.dev/api` standalone. */
+export const prefectApiUrl = prefect.apiUrl;
+/** PREFECT_API_AUTH_STRING for clients of a standalone server (secret); absent when colocated. */
+export const prefectAuthString = prefect.authString ? pulumi.secret(prefect.authString) : undefined;
+/** The Neon project id; branch stacks read it from the owner stack. */
+export const neonProjectId = neon.projectId;
+/** This stack's own branch: `main` in the owner stack, e.g. `staging` elsewhere. */
+export const neonBranchId = neon.branchId;
+/** The project's `main` branch, the parent of every other stack's branch. */
+export const neonMainBranchId = neonSetup.mainBranchId ?? neon.branchId;
+/** The project owner's Neon-managed role, e.g. `naluma_content_owner`. */
+export const neonOwnerRoleName = neon.ownerRoleName;
+/** The branch's direct host (migrations, Prefect). */
+export const neonHost = neon.host;
+/** The branch's PgBouncer host (the app). */
+export const neonPoolerHost = neon.poolerHost;
+/** DATABASE_URL: `pipeline` through the pooler (secret). */
+export const databaseUrl = pulumi.secret(neon.appUrl);
+/** DATABASE_URL_MIGRATIONS: `migrations` on the direct host (secret). */
+export const migrationsDatabaseUrl = pulumi.secret(neon.migrationsUrl);
+/** PREFECT_API_DATABASE_CONNECTION_URL: `prefect_server` on the direct host (secret). */
+export const prefectDatabaseUrl = pulumi.secret(neon.prefectUrl);
+/** The GitHub Actions environment holding this stack's deploy secrets. */
+export const githubEnvironment = deployEnvironment.environment;
