@@ -1,61 +1,19 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { unknownValue } from "../../dynamic-providers/core/check";
 import { appProvider, type AppInputs, type AppOutputs } from "../../dynamic-providers/fly/app";
-import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+import { providerUnderTest } from "../support/provider";
+import { useFlyEmulator } from "./support";
 
-const provider = appProvider as Required<pulumi.dynamic.ResourceProvider<AppInputs, AppOutputs>>;
+const { provider, checked, reasons } = providerUnderTest(appProvider);
+const { emu, fly, calls } = useFlyEmulator({ orgs: ["personal", "naluma"], tearDown: () => emu.faults.appNotReadyFor(0) });
 const name = "naluma-content";
 const inputs: AppInputs = { name, orgSlug: "personal" };
-
-let emu: FlyEmulator;
-
-async function fly(method: string, path: string, body?: unknown): Promise<void> {
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  await response.text();
-}
-
-async function checked(news: AppInputs): Promise<AppInputs> {
-  const result = await provider.check({} as AppInputs, news);
-  expect(result.failures).toEqual([]);
-  return result.inputs as AppInputs;
-}
 
 async function create(news: AppInputs = inputs): Promise<AppOutputs> {
   const result = await provider.create(await checked(news));
   expect(result.id).toBe(news.name);
   return result.outs as AppOutputs;
 }
-
-async function reasons(news: unknown): Promise<string[]> {
-  return ((await provider.check({} as AppInputs, news as AppInputs)).failures ?? []).map((failure) => failure.reason);
-}
-
-const calls = (operationId: string): FlyEmulator["calls"] => emu.calls.filter((call) => call.operationId === operationId);
-
-beforeAll(async () => {
-  emu = await startFlyEmulator({ orgs: ["personal", "naluma"] });
-  process.env.FLY_API_URL = emu.url;
-  process.env.FLY_API_TOKEN = emu.token;
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(() => {
-  emu.resetCalls();
-});
-
-afterEach(async () => {
-  emu.faults.appNotReadyFor(0);
-  for (const app of [...emu.state.apps.keys()]) await fly("DELETE", `/v1/apps/${app}`);
-  emu.assertContract();
-});
 
 describe("app check()", () => {
   it("accepts seed names and values not known yet", async () => {

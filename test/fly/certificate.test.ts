@@ -1,38 +1,17 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { unknownValue } from "../../dynamic-providers/core/check";
 import { certificateProvider, type CertificateInputs, type CertificateOutputs } from "../../dynamic-providers/fly/certificate";
-import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+import { providerUnderTest } from "../support/provider";
+import { useFlyEmulator } from "./support";
 
-const provider = certificateProvider as Required<pulumi.dynamic.ResourceProvider<CertificateInputs, CertificateOutputs>>;
+const { provider, checked, reasons } = providerUnderTest(certificateProvider);
 const appName = "naluma-dashboard";
 const otherApp = "naluma-content";
 const hostname = "dashboard.naluma.space";
-
-let emu: FlyEmulator;
-
-async function fly(method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function checked(news: CertificateInputs): Promise<CertificateInputs> {
-  const result = await provider.check({} as CertificateInputs, news);
-  expect(result.failures).toEqual([]);
-  return result.inputs as CertificateInputs;
-}
+const { emu, fly, calls } = useFlyEmulator({ apps: [appName, otherApp] });
 
 async function create(news: CertificateInputs): Promise<CertificateOutputs> {
   return (await provider.create(await checked(news))).outs as CertificateOutputs;
-}
-
-async function reasons(news: unknown): Promise<string[]> {
-  return ((await provider.check({} as CertificateInputs, news as CertificateInputs)).failures ?? []).map((failure) => failure.reason);
 }
 
 function app(name = appName) {
@@ -40,30 +19,6 @@ function app(name = appName) {
   if (!record) throw new Error(`no app ${name} in the emulator`);
   return record;
 }
-
-const calls = (operationId: string): FlyEmulator["calls"] => emu.calls.filter((call) => call.operationId === operationId);
-
-beforeAll(async () => {
-  emu = await startFlyEmulator();
-  process.env.FLY_API_URL = emu.url;
-  process.env.FLY_API_TOKEN = emu.token;
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(async () => {
-  await fly("POST", "/v1/apps", { name: appName, org_slug: "personal" });
-  await fly("POST", "/v1/apps", { name: otherApp, org_slug: "personal" });
-  emu.resetCalls();
-});
-
-afterEach(async () => {
-  await fly("DELETE", `/v1/apps/${appName}`);
-  await fly("DELETE", `/v1/apps/${otherApp}`);
-  emu.assertContract();
-});
 
 describe("certificate check()", () => {
   it("lower-cases the hostname, drops a trailing dot, accepts wildcards and unknowns", async () => {

@@ -1,59 +1,17 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { unknownValue } from "../../dynamic-providers/core/check";
 import { deployTokenProvider, type DeployTokenInputs, type DeployTokenOutputs } from "../../dynamic-providers/fly/deploy-token";
-import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+import { providerUnderTest } from "../support/provider";
+import { useFlyEmulator } from "./support";
 
-const provider = deployTokenProvider as Required<pulumi.dynamic.ResourceProvider<DeployTokenInputs, DeployTokenOutputs>>;
+const { provider, checked, reasons } = providerUnderTest<DeployTokenInputs, DeployTokenOutputs, Partial<DeployTokenInputs>>(deployTokenProvider);
 const appName = "naluma-content";
-
-let emu: FlyEmulator;
-
-async function fly(method: string, path: string, body?: unknown): Promise<void> {
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  await response.text();
-}
-
-async function checked(news: Partial<DeployTokenInputs>): Promise<DeployTokenInputs> {
-  const result = await provider.check({} as DeployTokenInputs, news as DeployTokenInputs);
-  expect(result.failures).toEqual([]);
-  return result.inputs as DeployTokenInputs;
-}
+const { emu, fly, calls } = useFlyEmulator({ apps: [appName] });
 
 async function create(news: Partial<DeployTokenInputs> = { appName }): Promise<{ id: string; outs: DeployTokenOutputs }> {
   const result = await provider.create(await checked(news));
   return { id: result.id, outs: result.outs as DeployTokenOutputs };
 }
-
-async function reasons(news: unknown): Promise<string[]> {
-  return ((await provider.check({} as DeployTokenInputs, news as DeployTokenInputs)).failures ?? []).map((failure) => failure.reason);
-}
-
-const calls = (operationId: string): FlyEmulator["calls"] => emu.calls.filter((call) => call.operationId === operationId);
-
-beforeAll(async () => {
-  emu = await startFlyEmulator();
-  process.env.FLY_API_URL = emu.url;
-  process.env.FLY_API_TOKEN = emu.token;
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(async () => {
-  await fly("POST", "/v1/apps", { name: appName, org_slug: "personal" });
-  emu.resetCalls();
-});
-
-afterEach(async () => {
-  await fly("DELETE", `/v1/apps/${appName}`);
-  emu.assertContract();
-});
 
 describe("deploy token check()", () => {
   it("defaults the expiry to the guide's 999999h and accepts unknowns", async () => {

@@ -1,63 +1,20 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { unknownValue } from "../../dynamic-providers/core/check";
 import { ipAddressProvider, type IpAddressInputs, type IpAddressOutputs } from "../../dynamic-providers/fly/ip-address";
-import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+import { providerUnderTest } from "../support/provider";
+import { useFlyEmulator } from "./support";
 
-const provider = ipAddressProvider as Required<pulumi.dynamic.ResourceProvider<IpAddressInputs, IpAddressOutputs>>;
+const { provider, checked, reasons } = providerUnderTest(ipAddressProvider);
 const appName = "naluma-dashboard";
-
-let emu: FlyEmulator;
-
-async function fly(method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function checked(news: IpAddressInputs): Promise<IpAddressInputs> {
-  const result = await provider.check({} as IpAddressInputs, news);
-  expect(result.failures).toEqual([]);
-  return result.inputs as IpAddressInputs;
-}
+const { emu, fly, calls } = useFlyEmulator({ apps: [appName] });
 
 async function create(news: IpAddressInputs): Promise<IpAddressOutputs> {
   return (await provider.create(await checked(news))).outs as IpAddressOutputs;
 }
 
-async function reasons(news: unknown): Promise<string[]> {
-  return ((await provider.check({} as IpAddressInputs, news as IpAddressInputs)).failures ?? []).map((failure) => failure.reason);
-}
-
 function remoteIps(): { ip: string; type: string; region: string }[] {
   return (emu.state.apps.get(appName)?.ips ?? []).map((ip) => ({ ip: ip.ip, type: ip.type, region: ip.region }));
 }
-
-const calls = (operationId: string): FlyEmulator["calls"] => emu.calls.filter((call) => call.operationId === operationId);
-
-beforeAll(async () => {
-  emu = await startFlyEmulator();
-  process.env.FLY_API_URL = emu.url;
-  process.env.FLY_API_TOKEN = emu.token;
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(async () => {
-  await fly("POST", "/v1/apps", { name: appName, org_slug: "personal" });
-  emu.resetCalls();
-});
-
-afterEach(async () => {
-  await fly("DELETE", `/v1/apps/${appName}`);
-  emu.assertContract();
-});
 
 describe("ip address check()", () => {
   it("normalises an absent region to global and accepts unknowns", async () => {

@@ -1,60 +1,29 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { machineExecProvider, type MachineExecInputs, type MachineExecOutputs } from "../../dynamic-providers/fly/machine-exec";
-import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+import { describe, expect, it } from "vitest";
+import { machineExecProvider, type MachineExecInputs } from "../../dynamic-providers/fly/machine-exec";
+import { providerUnderTest } from "../support/provider";
+import { useFlyEmulator } from "./support";
 
-const provider = machineExecProvider as Required<pulumi.dynamic.ResourceProvider<MachineExecInputs, MachineExecOutputs>>;
+const { provider, created } = providerUnderTest(machineExecProvider);
 const appName = "naluma-prefect";
 const workPool = ["prefect", "work-pool", "create", "content-pool", "--type", "process", "--overwrite"];
 
-async function created(news: MachineExecInputs): Promise<MachineExecOutputs> {
-  const { outs } = await provider.create(news);
-  if (!outs) throw new Error("create returned no outputs");
-  return outs;
-}
-
-let emu: FlyEmulator;
 let machineId: string;
 
-async function fly(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(response.status).toBeLessThan(300);
-  return (await response.json()) as Record<string, unknown>;
-}
+const { emu, flyOk, calls } = useFlyEmulator({
+  apps: [appName],
+  async setUp() {
+    const machine = await flyOk("POST", `/v1/apps/${appName}/machines`, { name: "prefect-server", region: "ewr", config: { image: "prefecthq/prefect:3-python3.12" } });
+    machineId = String(machine["id"]);
+  },
+});
 
-function execCalls(): FlyEmulator["calls"] {
-  return emu.calls.filter((call) => call.operationId === "Machines_exec");
+function execCalls(): ReturnType<typeof calls> {
+  return calls("Machines_exec");
 }
 
 function inputs(change: Partial<MachineExecInputs> = {}): MachineExecInputs {
   return { appName, machineId, command: workPool, trigger: "prefecthq/prefect:3-python3.12", ...change };
 }
-
-beforeAll(async () => {
-  emu = await startFlyEmulator();
-  process.env.FLY_API_URL = emu.url;
-  process.env.FLY_API_TOKEN = emu.token;
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(async () => {
-  await fly("POST", "/v1/apps", { name: appName, org_slug: "personal" });
-  const machine = await fly("POST", `/v1/apps/${appName}/machines`, { name: "prefect-server", region: "ewr", config: { image: "prefecthq/prefect:3-python3.12" } });
-  machineId = String(machine["id"]);
-  emu.resetCalls();
-});
-
-afterEach(async () => {
-  await fetch(`${emu.url}/v1/apps/${appName}`, { method: "DELETE", headers: { authorization: `Bearer ${emu.token}` } });
-  emu.assertContract();
-});
 
 describe("machine exec", () => {
   it("runs the command in the machine on create and keeps its output", async () => {

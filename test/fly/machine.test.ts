@@ -1,16 +1,21 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unknownValue } from "../../dynamic-providers/core/check";
 import { machineProvider, type MachineInputs, type MachineOutputs } from "../../dynamic-providers/fly/machine";
-import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
 import { runLifecycle } from "../harness/lifecycle";
 import { startProviderHost, type ProviderHostClient } from "../harness/provider-host";
 import { assertNoSecrets } from "../harness/secrets-scan";
 import { serializeProviders } from "../harness/serialize";
+import { providerUnderTest } from "../support/provider";
+import { useFlyEmulator } from "./support";
 
-const provider = machineProvider as Required<pulumi.dynamic.ResourceProvider<MachineInputs, MachineOutputs>>;
+const { provider, checked, reasons } = providerUnderTest(machineProvider);
 const appName = "draft-app";
 const image = "registry.fly.io/draft-app:deployment-1";
+const { emu, flyOk: fly, calls, writes } = useFlyEmulator({
+  apps: [appName],
+  transitionMs: 10,
+  tearDown: () => emu.faults.failHealthChecks(appName, false),
+});
 
 /** The web machine of seed 001 with the health check of seed 004. */
 const web: MachineInputs = {
@@ -40,65 +45,16 @@ const web: MachineInputs = {
   timeouts: { startSeconds: 10, checksSeconds: 2, leaseSeconds: 2 },
 };
 
-let emu: FlyEmulator;
-
-async function fly(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(response.status).toBeLessThan(300);
-  return (await response.json()) as Record<string, unknown>;
-}
-
-async function checked(news: MachineInputs): Promise<MachineInputs> {
-  const result = await provider.check({} as MachineInputs, news);
-  expect(result.failures).toEqual([]);
-  return result.inputs as MachineInputs;
-}
-
 async function create(news: MachineInputs): Promise<MachineOutputs> {
   const result = await provider.create(await checked(news));
   return result.outs as MachineOutputs;
 }
-
-async function reasons(news: MachineInputs): Promise<string[]> {
-  return ((await provider.check({} as MachineInputs, news)).failures ?? []).map((failure) => failure.reason);
-}
-
-function calls(operationId: string): FlyEmulator["calls"] {
-  return emu.calls.filter((call) => call.operationId === operationId);
-}
-
-const writes = (): FlyEmulator["calls"] => emu.calls.filter((call) => call.method !== "GET");
 
 function liveMachine(id: string) {
   const machine = emu.state.apps.get(appName)?.machines.get(id);
   if (!machine) throw new Error(`no machine ${id} in the emulator`);
   return machine;
 }
-
-beforeAll(async () => {
-  emu = await startFlyEmulator({ transitionMs: 10 });
-  process.env.FLY_API_URL = emu.url;
-  process.env.FLY_API_TOKEN = emu.token;
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(async () => {
-  await fly("POST", "/v1/apps", { name: appName, org_slug: "personal" });
-  emu.resetCalls();
-});
-
-afterEach(async () => {
-  emu.faults.failHealthChecks(appName, false);
-  await fetch(`${emu.url}/v1/apps/${appName}`, { method: "DELETE", headers: { authorization: `Bearer ${emu.token}` } });
-  emu.assertContract();
-});
 
 describe("machine check()", () => {
   it("accepts the seed machines and fills defaults", async () => {

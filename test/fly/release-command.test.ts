@@ -1,5 +1,4 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { unknownValue } from "../../dynamic-providers/core/check";
 import {
   releaseCommandProcessGroup,
@@ -7,10 +6,12 @@ import {
   type ReleaseCommandInputs,
   type ReleaseCommandOutputs,
 } from "../../dynamic-providers/fly/release-command";
-import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+import { providerUnderTest } from "../support/provider";
+import { useFlyEmulator } from "./support";
 
-const provider = releaseCommandProvider as Required<pulumi.dynamic.ResourceProvider<ReleaseCommandInputs, ReleaseCommandOutputs>>;
+const { provider, checked, created } = providerUnderTest(releaseCommandProvider);
 const appName = "draft-app";
+const { emu, calls } = useFlyEmulator({ apps: [appName], transitionMs: 10, tearDown: () => emu.faults.exitCode(appName, 0) });
 
 /** Seed 001: `alembic upgrade head` on each deploy. */
 const migrate: ReleaseCommandInputs = {
@@ -24,53 +25,9 @@ const migrate: ReleaseCommandInputs = {
   timeoutSeconds: 10,
 };
 
-async function created(news: ReleaseCommandInputs): Promise<ReleaseCommandOutputs> {
-  const { outs } = await provider.create(news);
-  if (!outs) throw new Error("create returned no outputs");
-  return outs;
-}
-
-let emu: FlyEmulator;
-
-async function checked(news: ReleaseCommandInputs): Promise<ReleaseCommandInputs> {
-  const result = await provider.check({} as ReleaseCommandInputs, news);
-  expect(result.failures).toEqual([]);
-  return result.inputs as ReleaseCommandInputs;
-}
-
-function calls(operationId: string): FlyEmulator["calls"] {
-  return emu.calls.filter((call) => call.operationId === operationId);
-}
-
 function machines() {
   return [...(emu.state.apps.get(appName)?.machines.values() ?? [])];
 }
-
-beforeAll(async () => {
-  emu = await startFlyEmulator({ transitionMs: 10 });
-  process.env.FLY_API_URL = emu.url;
-  process.env.FLY_API_TOKEN = emu.token;
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(async () => {
-  const response = await fetch(`${emu.url}/v1/apps`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${emu.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: appName, org_slug: "personal" }),
-  });
-  expect(response.status).toBeLessThan(300);
-  emu.resetCalls();
-});
-
-afterEach(async () => {
-  emu.faults.exitCode(appName, 0);
-  await fetch(`${emu.url}/v1/apps/${appName}`, { method: "DELETE", headers: { authorization: `Bearer ${emu.token}` } });
-  emu.assertContract();
-});
 
 describe("release command check() and diff()", () => {
   it.each<[string, Partial<ReleaseCommandInputs>, string]>([

@@ -1,13 +1,14 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { unknownValue } from "../../dynamic-providers/core/check";
 import { secretsProvider, type SecretsInputs, type SecretsOutputs } from "../../dynamic-providers/fly/secrets";
-import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+import { providerUnderTest } from "../support/provider";
+import { useFlyEmulator } from "./support";
 
-const provider = secretsProvider as Required<pulumi.dynamic.ResourceProvider<SecretsInputs, SecretsOutputs>>;
+const { provider, checked, reasons } = providerUnderTest(secretsProvider);
 const appName = "naluma-dashboard";
+const { emu, fly, writes } = useFlyEmulator({ apps: [appName] });
 
 /** Values shaped like the deployment guide's `fly secrets set -a naluma-dashboard ...`. */
 const values = {
@@ -17,29 +18,8 @@ const values = {
 };
 const allValues = (): string[] => [...Object.values(values), "sk-ant-rotated-secret"];
 
-let emu: FlyEmulator;
-
-async function fly(method: string, path: string, body?: unknown): Promise<void> {
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  await response.text();
-}
-
-async function checked(news: SecretsInputs): Promise<SecretsInputs> {
-  const result = await provider.check({} as SecretsInputs, news);
-  expect(result.failures).toEqual([]);
-  return result.inputs as SecretsInputs;
-}
-
 async function create(news: SecretsInputs = { appName, values }): Promise<SecretsOutputs> {
   return (await provider.create(await checked(news))).outs as SecretsOutputs;
-}
-
-async function reasons(news: unknown): Promise<string[]> {
-  return ((await provider.check({} as SecretsInputs, news as SecretsInputs)).failures ?? []).map((failure) => failure.reason);
 }
 
 function remoteValues(): Record<string, string> {
@@ -47,8 +27,6 @@ function remoteValues(): Record<string, string> {
   if (!app) throw new Error(`no app ${appName} in the emulator`);
   return Object.fromEntries([...app.secrets.values()].map((secret) => [secret.name, secret.value]));
 }
-
-const writes = (): FlyEmulator["calls"] => emu.calls.filter((call) => call.method !== "GET");
 
 /** The error `fn` throws, which must not carry any secret value. */
 async function failureOf(fn: () => Promise<unknown>): Promise<Error> {
@@ -61,26 +39,6 @@ async function failureOf(fn: () => Promise<unknown>): Promise<Error> {
   for (const value of allValues()) expect(text.includes(value), "a secret value leaked into an error").toBe(false);
   return error as Error;
 }
-
-beforeAll(async () => {
-  emu = await startFlyEmulator();
-  process.env.FLY_API_URL = emu.url;
-  process.env.FLY_API_TOKEN = emu.token;
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(async () => {
-  await fly("POST", "/v1/apps", { name: appName, org_slug: "personal" });
-  emu.resetCalls();
-});
-
-afterEach(async () => {
-  await fly("DELETE", `/v1/apps/${appName}`);
-  emu.assertContract();
-});
 
 describe("secrets check()", () => {
   it("accepts the guide's secrets and values not known yet", async () => {

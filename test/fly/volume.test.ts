@@ -1,42 +1,17 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { machineProvider, type MachineInputs, type MachineOutputs } from "../../dynamic-providers/fly/machine";
 import { volumeProvider, type VolumeInputs, type VolumeOutputs } from "../../dynamic-providers/fly/volume";
-import { startFlyEmulator, type FlyEmulator } from "../emulators/fly/server";
+import { providerUnderTest } from "../support/provider";
+import { useFlyEmulator } from "./support";
 
-const provider = volumeProvider as Required<pulumi.dynamic.ResourceProvider<VolumeInputs, VolumeOutputs>>;
-const machines = machineProvider as Required<pulumi.dynamic.ResourceProvider<MachineInputs, MachineOutputs>>;
+const { provider, checked, reasons } = providerUnderTest(volumeProvider);
+const machines = providerUnderTest(machineProvider).provider;
 const appName = "prefect";
 const data: VolumeInputs = { appName, name: "prefect_data", region: "ewr", sizeGb: 1, timeouts: { detachSeconds: 3 } };
-
-let emu: FlyEmulator;
-
-async function fly(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(response.status).toBeLessThan(300);
-  return (await response.json()) as Record<string, unknown>;
-}
-
-async function checked(news: VolumeInputs, olds: Partial<VolumeInputs> = {}): Promise<VolumeInputs> {
-  const result = await provider.check(olds as VolumeInputs, news);
-  expect(result.failures).toEqual([]);
-  return result.inputs as VolumeInputs;
-}
+const { emu, flyOk: fly, calls } = useFlyEmulator({ apps: [appName], transitionMs: 10, setUp: () => emu.faults.volumeDetachDelay(0) });
 
 async function create(news: VolumeInputs): Promise<VolumeOutputs> {
   return (await provider.create(await checked(news))).outs as VolumeOutputs;
-}
-
-async function reasons(news: VolumeInputs, olds: Partial<VolumeInputs> = {}): Promise<string[]> {
-  return ((await provider.check(olds as VolumeInputs, news)).failures ?? []).map((failure) => failure.reason);
-}
-
-function calls(operationId: string): FlyEmulator["calls"] {
-  return emu.calls.filter((call) => call.operationId === operationId);
 }
 
 function liveVolume(id: string) {
@@ -55,27 +30,6 @@ async function mountedBy(volumeId: string): Promise<MachineOutputs> {
   })).inputs as MachineInputs;
   return (await machines.create(inputs)).outs as MachineOutputs;
 }
-
-beforeAll(async () => {
-  emu = await startFlyEmulator({ transitionMs: 10 });
-  process.env.FLY_API_URL = emu.url;
-  process.env.FLY_API_TOKEN = emu.token;
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(async () => {
-  emu.faults.volumeDetachDelay(0);
-  await fly("POST", "/v1/apps", { name: appName, org_slug: "personal" });
-  emu.resetCalls();
-});
-
-afterEach(async () => {
-  await fetch(`${emu.url}/v1/apps/${appName}`, { method: "DELETE", headers: { authorization: `Bearer ${emu.token}` } });
-  emu.assertContract();
-});
 
 describe("volume check()", () => {
   it("fills defaults", async () => {
