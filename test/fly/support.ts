@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { startFlyEmulator, type FlyEmulator, type RecordedCall } from "../emulators/fly/server";
+import { liveView } from "../support/live";
 
 export interface UseFlyEmulatorOptions {
   /** Apps (org `personal`) created before each test; every app in the emulator is deleted after it. */
@@ -32,20 +33,7 @@ export interface FlyTestEmulator {
 
 export function useFlyEmulator(options: UseFlyEmulatorOptions = {}): FlyTestEmulator {
   let current: FlyEmulator | undefined;
-  const running = (): FlyEmulator => {
-    if (!current) throw new Error("the Fly emulator is not running (use it inside tests and hooks)");
-    return current;
-  };
-  const emu = new Proxy({} as FlyEmulator, {
-    get(_target, key) {
-      const target = running();
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-    set(_target, key, value) {
-      return Reflect.set(running(), key, value);
-    },
-  });
+  const emu = liveView(() => current, "the Fly emulator");
 
   function request(method: string, path: string, body?: unknown): Promise<Response> {
     return fetch(`${emu.url}${path}`, {

@@ -1,21 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { EndpointType } from "@neondatabase/api-client";
 import { Client } from "pg";
 import { branchProvider, type BranchInputs, type BranchOutputs } from "../../dynamic-providers/neon/branch";
 import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
-import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
-import { stopAllClusters } from "../emulators/postgres/cluster";
+import { providerUnderTest } from "../support/provider";
+import { useNeonEmulator } from "./support";
 
-const provider = {
-  check: branchProvider.check!,
-  diff: branchProvider.diff!,
-  create: branchProvider.create,
-  read: branchProvider.read!,
-  update: branchProvider.update!,
-  delete: branchProvider.delete!,
-};
+const { provider } = providerUnderTest(branchProvider);
+const { emu, project } = useNeonEmulator({ project: { name: "naluma_content", region_id: "aws-eu-central-1", branch: { database_name: "naluma_content", role_name: "naluma_content_owner" } } });
 
-let emu: NeonEmulator;
 let projectId: string;
 let mainId: string;
 let ownerPassword: string;
@@ -47,25 +40,10 @@ async function query<T>(uri: string, sql: string, params: unknown[] = []): Promi
   }
 }
 
-beforeAll(async () => {
-  emu = await startNeonEmulator({ operationMs: 100 });
-  process.env.NEON_API_URL = emu.url;
-  process.env.NEON_API_KEY = emu.apiKey;
-  const api = neonApi();
-  const { data } = await api.createProject({
-    project: { name: "naluma_content", region_id: "aws-eu-central-1", branch: { database_name: "naluma_content", role_name: "naluma_content_owner" } },
-  });
-  projectId = data.project.id;
-  mainId = data.branch.id;
-  ownerPassword = data.roles[0].password ?? "";
-  await waitForOperations(api, projectId, data.operations);
-});
-
-afterEach(() => emu.assertContract());
-
-afterAll(async () => {
-  await emu?.close();
-  await stopAllClusters();
+beforeAll(() => {
+  projectId = project.project.id;
+  mainId = project.branch.id;
+  ownerPassword = project.roles[0].password ?? "";
 });
 
 describe("check", () => {

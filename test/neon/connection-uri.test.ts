@@ -1,20 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { connectionUriProvider, type ConnectionUriInputs, type ConnectionUriOutputs } from "../../dynamic-providers/neon/connection-uri";
-import { mutate, neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
-import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
-import { stopAllClusters } from "../emulators/postgres/cluster";
+import { mutate, neonApi } from "../../dynamic-providers/neon/client";
+import { providerUnderTest } from "../support/provider";
+import { useNeonEmulator } from "./support";
 
-const provider = {
-  check: connectionUriProvider.check!,
-  diff: connectionUriProvider.diff!,
-  create: connectionUriProvider.create,
-  read: connectionUriProvider.read!,
-  update: connectionUriProvider.update!,
-  delete: connectionUriProvider.delete!,
-};
+const { provider } = providerUnderTest(connectionUriProvider);
+const { emu, project } = useNeonEmulator({ project: { name: "naluma_content", region_id: "aws-eu-central-1", branch: { database_name: "naluma_content" } } });
 
-let emu: NeonEmulator;
 let projectId: string;
 let branchId: string;
 let endpointId: string;
@@ -29,23 +22,10 @@ async function whoAmI(uri: string): Promise<{ current_user: string; current_data
   }
 }
 
-beforeAll(async () => {
-  emu = await startNeonEmulator({ operationMs: 100 });
-  process.env.NEON_API_URL = emu.url;
-  process.env.NEON_API_KEY = emu.apiKey;
-  const api = neonApi();
-  const { data } = await api.createProject({ project: { name: "naluma_content", region_id: "aws-eu-central-1", branch: { database_name: "naluma_content" } } });
-  projectId = data.project.id;
-  branchId = data.branch.id;
-  endpointId = data.endpoints[0].id;
-  await waitForOperations(api, projectId, data.operations);
-});
-
-afterEach(() => emu.assertContract());
-
-afterAll(async () => {
-  await emu?.close();
-  await stopAllClusters();
+beforeAll(() => {
+  projectId = project.project.id;
+  branchId = project.branch.id;
+  endpointId = project.endpoints[0].id;
 });
 
 function inputs(overrides: Partial<ConnectionUriInputs> = {}): ConnectionUriInputs {

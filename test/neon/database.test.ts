@@ -1,20 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { databaseProvider, type DatabaseInputs, type DatabaseOutputs } from "../../dynamic-providers/neon/database";
-import { mutate, neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
-import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
-import { stopAllClusters } from "../emulators/postgres/cluster";
+import { mutate, neonApi } from "../../dynamic-providers/neon/client";
+import { providerUnderTest } from "../support/provider";
+import { useNeonEmulator } from "./support";
 
-const provider = {
-  check: databaseProvider.check!,
-  diff: databaseProvider.diff!,
-  create: databaseProvider.create,
-  read: databaseProvider.read!,
-  update: databaseProvider.update!,
-  delete: databaseProvider.delete!,
-};
+const { provider } = providerUnderTest(databaseProvider);
+const { emu, project } = useNeonEmulator({ project: { name: "naluma_content", branch: { database_name: "naluma_content" } } });
 
-let emu: NeonEmulator;
 let projectId: string;
 let branchId: string;
 
@@ -39,24 +32,12 @@ async function pgOwner(database: string): Promise<string | undefined> {
 }
 
 beforeAll(async () => {
-  emu = await startNeonEmulator({ operationMs: 100 });
-  process.env.NEON_API_URL = emu.url;
-  process.env.NEON_API_KEY = emu.apiKey;
+  projectId = project.project.id;
+  branchId = project.branch.id;
   const api = neonApi();
-  const { data } = await api.createProject({ project: { name: "naluma_content", branch: { database_name: "naluma_content" } } });
-  projectId = data.project.id;
-  branchId = data.branch.id;
-  await waitForOperations(api, projectId, data.operations);
   for (const name of ["prefect_owner", "other_owner"]) {
     await mutate(api, projectId, () => api.createProjectBranchRole(projectId, branchId, { role: { name } }));
   }
-});
-
-afterEach(() => emu.assertContract());
-
-afterAll(async () => {
-  await emu?.close();
-  await stopAllClusters();
 });
 
 function inputs(overrides: Partial<DatabaseInputs> = {}): DatabaseInputs {

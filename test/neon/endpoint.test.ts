@@ -1,19 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { endpointProvider, poolerHostOf, type EndpointInputs, type EndpointOutputs } from "../../dynamic-providers/neon/endpoint";
 import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
-import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
-import { stopAllClusters } from "../emulators/postgres/cluster";
+import { providerUnderTest } from "../support/provider";
+import { useNeonEmulator } from "./support";
 
-const provider = {
-  check: endpointProvider.check!,
-  diff: endpointProvider.diff!,
-  create: endpointProvider.create,
-  read: endpointProvider.read!,
-  update: endpointProvider.update!,
-  delete: endpointProvider.delete!,
-};
+const { provider } = providerUnderTest(endpointProvider);
+const { emu, project } = useNeonEmulator({ project: { name: "naluma_content", region_id: "aws-eu-central-1" } });
 
-let emu: NeonEmulator;
 let projectId: string;
 let mainBranchId: string;
 let mainEndpointId: string;
@@ -24,25 +17,13 @@ const operationIds = () => emu.calls.map((call) => call.operationId);
 const allOperationsFinished = () => emu.state.operations(projectId).every((op) => op.status === "finished");
 
 beforeAll(async () => {
-  emu = await startNeonEmulator({ operationMs: 100 });
-  process.env.NEON_API_URL = emu.url;
-  process.env.NEON_API_KEY = emu.apiKey;
+  projectId = project.project.id;
+  mainBranchId = project.branch.id;
+  mainEndpointId = project.endpoints[0].id;
   const api = neonApi();
-  const { data } = await api.createProject({ project: { name: "naluma_content", region_id: "aws-eu-central-1" } });
-  projectId = data.project.id;
-  mainBranchId = data.branch.id;
-  mainEndpointId = data.endpoints[0].id;
-  await waitForOperations(api, projectId, data.operations);
   const branch = await api.createProjectBranch(projectId, { branch: { name: "dev" } });
   devBranchId = branch.data.branch.id;
   await waitForOperations(api, projectId, branch.data.operations);
-});
-
-afterEach(() => emu.assertContract());
-
-afterAll(async () => {
-  await emu?.close();
-  await stopAllClusters();
 });
 
 async function checked(news: Partial<EndpointInputs>): Promise<EndpointInputs> {

@@ -1,21 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
 import { isAllowedIpEntry, projectProvider, type ProjectInputs, type ProjectOutputs } from "../../dynamic-providers/neon/project";
-import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
-import { stopAllClusters } from "../emulators/postgres/cluster";
 import { assertNoSecrets } from "../harness/secrets-scan";
 import { serializeProviders } from "../harness/serialize";
+import { providerUnderTest } from "../support/provider";
+import { useNeonEmulator } from "./support";
 
-const provider = {
-  check: projectProvider.check!,
-  diff: projectProvider.diff!,
-  create: projectProvider.create,
-  read: projectProvider.read!,
-  update: projectProvider.update!,
-  delete: projectProvider.delete!,
-};
-
-let emu: NeonEmulator;
+const { provider } = providerUnderTest(projectProvider);
+const { emu } = useNeonEmulator();
 
 const writes = () => emu.calls.filter((call) => call.method !== "GET");
 const operationIds = () => emu.calls.map((call) => call.operationId);
@@ -32,19 +24,6 @@ async function checked(news: Partial<ProjectInputs>, olds: Partial<ProjectInputs
   expect(result.failures ?? []).toEqual([]);
   return result.inputs as ProjectInputs;
 }
-
-beforeAll(async () => {
-  emu = await startNeonEmulator({ operationMs: 100 });
-  process.env.NEON_API_URL = emu.url;
-  process.env.NEON_API_KEY = emu.apiKey;
-});
-
-afterEach(() => emu.assertContract());
-
-afterAll(async () => {
-  await emu?.close();
-  await stopAllClusters();
-});
 
 describe("check", () => {
   it.each([

@@ -1,22 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { roleProvider, type RoleInputs, type RoleOutputs } from "../../dynamic-providers/neon/role";
-import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
-import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
-import { stopAllClusters } from "../emulators/postgres/cluster";
 import { assertNoSecrets } from "../harness/secrets-scan";
 import { serializeProviders } from "../harness/serialize";
+import { providerUnderTest } from "../support/provider";
+import { useNeonEmulator } from "./support";
 
-const provider = {
-  check: roleProvider.check!,
-  diff: roleProvider.diff!,
-  create: roleProvider.create,
-  read: roleProvider.read!,
-  update: roleProvider.update!,
-  delete: roleProvider.delete!,
-};
+const { provider } = providerUnderTest(roleProvider);
+const { emu, project } = useNeonEmulator({ project: { name: "naluma_content" } });
 
-let emu: NeonEmulator;
 let projectId: string;
 let branchId: string;
 let ownerPassword: string;
@@ -45,23 +37,10 @@ function everything(error: unknown): string {
   return error instanceof Error ? `${error.stack}\n${JSON.stringify(error, Object.getOwnPropertyNames(error))}` : String(error);
 }
 
-beforeAll(async () => {
-  emu = await startNeonEmulator({ operationMs: 100 });
-  process.env.NEON_API_URL = emu.url;
-  process.env.NEON_API_KEY = emu.apiKey;
-  const api = neonApi();
-  const { data } = await api.createProject({ project: { name: "naluma_content" } });
-  projectId = data.project.id;
-  branchId = data.branch.id;
-  ownerPassword = data.roles[0].password ?? "";
-  await waitForOperations(api, projectId, data.operations);
-});
-
-afterEach(() => emu.assertContract());
-
-afterAll(async () => {
-  await emu?.close();
-  await stopAllClusters();
+beforeAll(() => {
+  projectId = project.project.id;
+  branchId = project.branch.id;
+  ownerPassword = project.roles[0].password ?? "";
 });
 
 function inputs(overrides: Partial<RoleInputs> = {}): RoleInputs {

@@ -9,7 +9,7 @@
  * with its own passwords. A staging reset later copies main again, roles and their passwords included.
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type * as pulumi from "@pulumi/pulumi";
 import { branchProvider, type BranchInputs, type BranchOutputs } from "../../dynamic-providers/neon/branch";
 import { connectionUriProvider, type ConnectionUriInputs, type ConnectionUriOutputs } from "../../dynamic-providers/neon/connection-uri";
@@ -19,9 +19,8 @@ import { projectProvider, type ProjectInputs, type ProjectOutputs } from "../../
 import { grantProvider, type GrantInputs, type GrantOutputs } from "../../dynamic-providers/postgres/grant";
 import { databaseLockdownProvider, type DatabaseLockdownInputs, type DatabaseLockdownOutputs } from "../../dynamic-providers/postgres/lockdown";
 import { roleProvider, type RoleInputs, type RoleOutputs } from "../../dynamic-providers/postgres/role";
-import { startNeonEmulator, type NeonEmulator } from "../emulators/neon/emulator";
-import { stopAllClusters } from "../emulators/postgres/cluster";
 import { failure, sql } from "../postgres/neon-like";
+import { useNeonEmulator } from "./support";
 
 type Environment = "main" | "staging";
 const environments: readonly Environment[] = ["main", "staging"];
@@ -34,7 +33,7 @@ const passwords: Record<Environment, Record<SqlUser, string>> = {
   staging: { migrations: randomBytes(18).toString("base64url"), pipeline: randomBytes(18).toString("base64url") },
 };
 
-let emu: NeonEmulator;
+const { emu } = useNeonEmulator({ operationMs: 5, assertContract: false });
 let project: ProjectOutputs;
 let staging: BranchOutputs;
 const branchIds = {} as Record<Environment, string>;
@@ -94,17 +93,6 @@ async function connectionUri(env: Environment, databaseName: string): Promise<Co
   };
   return (await create(connectionUriProvider, inputs)).outs;
 }
-
-beforeAll(async () => {
-  emu = await startNeonEmulator({ operationMs: 5 });
-  process.env.NEON_API_URL = emu.url;
-  process.env.NEON_API_KEY = emu.apiKey;
-});
-
-afterAll(async () => {
-  await emu?.close();
-  await stopAllClusters();
-});
 
 describe("seed 000 §4 Neon Database Setup", () => {
   describe("Create Project and Branches", () => {
