@@ -1,15 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DashboardApp as DashboardAppClass, DashboardAppArgs } from "../../components/dashboard-app";
+import { isSecretValue as isSecretInput, valueOf } from "./fly-mocks";
+import { constructRecording, recordingMocks, type Registered } from "./recording-mocks";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const registered = new Map<string, Registered>();
-const calls: pulumi.runtime.MockCallArgs[] = [];
 const organizationToken = "cloudflare:index/getZeroTrustOrganization:getZeroTrustOrganization";
 
 const flyApp = "pulumi-nodejs:dynamic/fly:App";
@@ -20,12 +14,6 @@ const dnsRecord = "cloudflare:index/dnsRecord:DnsRecord";
 const accessApplication = "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication";
 const accessPolicy = "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy";
 const identityProvider = "cloudflare:index/zeroTrustAccessIdentityProvider:ZeroTrustAccessIdentityProvider";
-
-const secretKey = "4dabf18193072939515e22adb298388d";
-/** The SDK's wire form of a secret input, as the mock monitor hands it over. */
-function isSecretInput(value: unknown): value is { value: unknown } {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[secretKey] === "1b47061264138c4ac30d75fd1eb44270";
-}
 
 /** Outputs the providers would add; everything else echoes the inputs. */
 function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -54,31 +42,17 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
   }
 }
 
+const { registered, calls, install } = recordingMocks({
+  outputsFor,
+  call: (args) => (args.token === organizationToken ? { accountId: args.inputs.accountId, authDomain: "naluma.cloudflareaccess.com", name: "Naluma" } : undefined),
+});
+
 let DashboardApp: typeof DashboardAppClass;
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-        const inputs = args.inputs as Record<string, unknown>;
-        registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, inputs });
-        return { id: `${args.name}-id`, state: { ...inputs, ...outputsFor(args.type, args.name, inputs) } };
-      },
-      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        calls.push(args);
-        if (args.token === organizationToken) return { accountId: args.inputs.accountId, authDomain: "naluma.cloudflareaccess.com", name: "Naluma" };
-        throw new Error(`unexpected call ${args.token}`);
-      },
-    },
-    "platform",
-    "test",
-  );
+  await install();
   ({ DashboardApp } = await import("../../components/dashboard-app"));
 });
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 interface Built {
   component: DashboardAppClass;
@@ -87,15 +61,8 @@ interface Built {
 }
 
 async function build(name: string, args: DashboardAppArgs): Promise<Built> {
-  const descendants: Built["descendants"] = [];
-  const record: pulumi.ResourceTransformation = ({ resource, type, name: childName, props, opts }) => {
-    descendants.push({ resource, type, name: childName });
-    return { props, opts };
-  };
-  const component = new DashboardApp(name, args, { transformations: [record] });
-  const own = descendants.filter((child) => child.resource !== component);
-  await Promise.all(own.map((child) => valueOf(child.resource.urn)));
-  return { component, descendants: own };
+  const { component, children } = await constructRecording((opts) => new DashboardApp(name, args, opts));
+  return { component, descendants: children };
 }
 
 function inputsOf(type: string, name: string): Record<string, unknown> {

@@ -2,26 +2,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DocsSite as DocsSiteClass, DocsSiteArgs } from "../../components/docs-site";
 import { permissionGroupId } from "../../components/docs-site";
+import { isSecretValue as isSecretInput, valueOf } from "./fly-mocks";
+import { constructRecording, recordingMocks } from "./recording-mocks";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const registered = new Map<string, Registered>();
-const calls: pulumi.runtime.MockCallArgs[] = [];
 const permissionGroupsToken = "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList";
 /** What the lookup answers: a name filter on Cloudflare's side is a substring match, so neighbours come back too. */
 const permissionGroups = [
   { id: "pg-pages-read", name: "Pages Read", category: "developer_platform", isSelectable: true, scopes: ["com.cloudflare.api.account"] },
   { id: "pg-pages-write", name: "Pages Write", category: "developer_platform", isSelectable: true, scopes: ["com.cloudflare.api.account"] },
 ];
-
-/** The SDK's wire form of a secret input, as the mock monitor hands it over. */
-function isSecretInput(value: unknown): boolean {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
-}
 
 /** Every string in `value` that is not inside a secret. */
 function plainStrings(value: unknown): string[] {
@@ -30,53 +19,30 @@ function plainStrings(value: unknown): string[] {
   return Object.values(value).flatMap(plainStrings);
 }
 
+const { registered, calls, install } = recordingMocks({
+  outputsFor: (type, _name, inputs) =>
+    type === "cloudflare:index/pagesProject:PagesProject"
+      ? { subdomain: `${String(inputs.name)}.pages.dev` }
+      : type === "cloudflare:index/accountToken:AccountToken"
+        ? { value: "cf-token-value" }
+        : {},
+  call: (args) => (args.token === permissionGroupsToken ? { results: permissionGroups } : undefined),
+});
+
 let DocsSite: typeof DocsSiteClass;
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-        const inputs = args.inputs as Record<string, unknown>;
-        registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, inputs });
-        const extra: Record<string, unknown> =
-          args.type === "cloudflare:index/pagesProject:PagesProject"
-            ? { subdomain: `${String(inputs.name)}.pages.dev` }
-            : args.type === "cloudflare:index/accountToken:AccountToken"
-              ? { value: "cf-token-value" }
-              : {};
-        return { id: `${args.name}-id`, state: { ...inputs, ...extra } };
-      },
-      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        calls.push(args);
-        if (args.token === permissionGroupsToken) return { results: permissionGroups };
-        throw new Error(`unexpected call ${args.token}`);
-      },
-    },
-    "platform",
-    "test",
-  );
+  await install();
   ({ DocsSite } = await import("../../components/docs-site"));
 });
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 interface Built {
   component: DocsSiteClass;
   children: { resource: pulumi.Resource; type: string; name: string }[];
 }
 
-async function build(name: string, args: DocsSiteArgs): Promise<Built> {
-  const children: Built["children"] = [];
-  const record: pulumi.ResourceTransformation = ({ resource, type, name: childName, props, opts }) => {
-    children.push({ resource, type, name: childName });
-    return { props, opts };
-  };
-  const component = new DocsSite(name, args, { transformations: [record] });
-  const own = children.filter((child) => child.resource !== component);
-  await Promise.all(own.map((child) => valueOf(child.resource.urn)));
-  return { component, children: own };
+function build(name: string, args: DocsSiteArgs): Promise<Built> {
+  return constructRecording((opts) => new DocsSite(name, args, opts));
 }
 
 function inputsOf(type: string, name: string): Record<string, unknown> {

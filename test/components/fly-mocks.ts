@@ -105,7 +105,7 @@ export async function setFlyMocks(): Promise<Registration[]> {
   return registrations;
 }
 
-function isSecretValue(value: unknown): value is { value: unknown } {
+export function isSecretValue(value: unknown): value is { value: unknown } {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[secretSignatureKey] === secretSignature;
 }
 

@@ -1,15 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { NeonProject as NeonProjectClass, NeonProjectArgs } from "../../components/neon-project";
-
-/** What the mock monitor was asked to register, by logical name. */
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const registered = new Map<string, Registered>();
+import { valueOf } from "./fly-mocks";
+import { constructRecording, recordingMocks } from "./recording-mocks";
 
 /** Neon-shaped outputs for the dynamic resources; everything else echoes its inputs. */
 function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -38,29 +31,14 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
   }
 }
 
+const { registered, install } = recordingMocks({ outputsFor });
+
 let NeonProject: typeof NeonProjectClass;
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-        const inputs = args.inputs as Record<string, unknown>;
-        registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, inputs });
-        return { id: `${args.name}-id`, state: { ...inputs, ...outputsFor(args.type, args.name, inputs) } };
-      },
-      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        throw new Error(`unexpected call ${args.token}`);
-      },
-    },
-    "platform",
-    "test",
-  );
+  await install();
   ({ NeonProject } = await import("../../components/neon-project"));
 });
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 interface Built {
   component: NeonProjectClass;
@@ -79,17 +57,8 @@ function build(name: string, args: NeonProjectArgs): Promise<Built> {
   return made;
 }
 
-async function construct(name: string, args: NeonProjectArgs): Promise<Built> {
-  const children: Built["children"] = [];
-  const record: pulumi.ResourceTransformation = ({ resource, type, name: childName, props, opts }) => {
-    children.push({ resource, type, name: childName, protect: opts.protect });
-    return { props, opts };
-  };
-  const component = new NeonProject(name, args, { transformations: [record] });
-  // Transformations see the component itself too.
-  const own = children.filter((child) => child.resource !== component);
-  await Promise.all(own.map((child) => valueOf(child.resource.urn)));
-  return { component, children: own };
+function construct(name: string, args: NeonProjectArgs): Promise<Built> {
+  return constructRecording((opts) => new NeonProject(name, args, opts));
 }
 
 function inputsOf(type: string, name: string): Record<string, unknown> {
