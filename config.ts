@@ -333,8 +333,11 @@ const environmentDefaults: Record<EnvironmentName, EnvironmentDefaults> = {
  */
 const workerGuest: MachineGuest = { cpuKind: "shared", cpus: 2, memoryMb: 3072 };
 const dashboardGuest: MachineGuest = { cpuKind: "shared", cpus: 1, memoryMb: 512 };
-/** Seed 004's `[[vm]]`: shared-cpu-1x, 256 MB. */
-const prefectServerGuest: MachineGuest = { cpuKind: "shared", cpus: 1, memoryMb: 256 };
+/**
+ * Seed 004's `[[vm]]` is shared-cpu-1x with 256 MB, sized for Prefect 2; a Prefect 3 server is OOM-killed at
+ * 256 MB, so the default keeps the one shared cpu and gives it 512 MB.
+ */
+const prefectServerGuest: MachineGuest = { cpuKind: "shared", cpus: 1, memoryMb: 512 };
 const cronGuest: MachineGuest = { cpuKind: "shared", cpus: 1, memoryMb: 512 };
 
 const workerSecrets: SecretEnvName[] = [...secretEnvNames];
@@ -724,7 +727,7 @@ function readPrefect(read: Reader, value: unknown, fly: FlyConfig, suffix: strin
     {
       appName: suffix === undefined ? undefined : `naluma-prefect${suffix}`,
       // Prefect 3, to match the worker's client; seed 004's `prefecthq/prefect:2-python3.11` is Prefect 2.
-      image: "prefecthq/prefect:3-latest",
+      image: "prefecthq/prefect:3-python3.12",
       region: fly.region,
       guest: prefectServerGuest,
       env: { PREFECT_SERVER_API_HOST: "0.0.0.0", PREFECT_SERVER_API_PORT: String(service.internalPort) },

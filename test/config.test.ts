@@ -191,8 +191,8 @@ describe("defaults from the seeds", () => {
     expect(config.prefect.apiUrl).toBe("https://naluma-prefect.fly.dev/api");
     expect(config.prefect.server).toMatchObject({
       appName: "naluma-prefect",
-      image: "prefecthq/prefect:3-latest",
-      guest: { cpuKind: "shared", cpus: 1, memoryMb: 256 },
+      image: "prefecthq/prefect:3-python3.12",
+      guest: { cpuKind: "shared", cpus: 1, memoryMb: 512 },
       internalPort: 4200,
       autostop: "off",
       autostart: true,
