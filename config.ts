@@ -232,6 +232,11 @@ export interface NeonConfig {
   compute: NeonComputeConfig;
   /** Take over a project/branch made by hand (pulumi import does not work for dynamic resources). @default `false` */
   adopt: boolean;
+  /**
+   * Branch stacks only: a new value (e.g. today's date) resets the branch to its parent's latest state, seed
+   * 000's "Staging Reset" (today a console delete-and-recreate); the branch id and URLs stay the same.
+   */
+  resetFromParent?: string;
 }
 
 export interface CloudflareConfig {
@@ -647,7 +652,7 @@ function readCronMachines(read: Reader, value: unknown, region: string): CronMac
 function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, environment: EnvironmentName): NeonConfig {
   const raw = read.object("neon", value, [
     "ownsProject", "projectName", "regionId", "pgVersion", "historyRetentionSeconds", "allowedIps", "protectedBranchesOnly",
-    "orgId", "branchName", "protected", "databases", "roles", "compute", "adopt",
+    "orgId", "branchName", "protected", "databases", "roles", "compute", "adopt", "resetFromParent",
   ]);
   const ownsProject = read.flag("neon.ownsProject", raw.ownsProject, defaults.ownsProject);
   const branchName = read.text("neon.branchName", raw.branchName, ownsProject ? projectDefaults.defaultBranchName : defaults.branchName);
@@ -679,6 +684,11 @@ function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, e
   };
   const orgId = read.text("neon.orgId", raw.orgId);
   if (orgId !== undefined) neon.orgId = orgId;
+  const resetFromParent = read.text("neon.resetFromParent", raw.resetFromParent);
+  if (resetFromParent !== undefined) {
+    if (ownsProject) read.problems.add("neon.resetFromParent", "only applies to a branch stack (platform:neon.ownsProject false): the project's own branch has no parent", resetFromParent);
+    else neon.resetFromParent = resetFromParent;
+  }
 
   read.match("neon.projectName", neon.projectName, patterns.neonProjectName, "1-64 characters, not starting or ending with a space");
   neon.allowedIps.forEach((ip, index) => read.match(`neon.allowedIps[${index}]`, ip, patterns.ip, "an IP address, a CIDR (`10.0.0.0/8`) or a range (`a-b`)"));

@@ -70,7 +70,13 @@ function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId
   return {
     args: {
       ...common,
-      branch: { projectId: read("neonProjectId"), parentBranchId: mainBranchId, name: neon.branchName, ownerRoleName: read("neonOwnerRoleName") },
+      branch: {
+        projectId: read("neonProjectId"),
+        parentBranchId: mainBranchId,
+        name: neon.branchName,
+        ownerRoleName: read("neonOwnerRoleName"),
+        resetFromParent: neon.resetFromParent,
+      },
     },
     mainBranchId,
   };

@@ -305,6 +305,7 @@ describe.each<Case>([
   ["a production stack naming a production stack", { productionStack: "organization/platform/production" }, "platform:productionStack", "must not be set while platform:neon.ownsProject is true"],
   ["a branch stack without the production stack", { neon: { ownsProject: false, branchName: "staging" } }, "platform:productionStack", "needed while platform:neon.ownsProject is false"],
   ["a bad environment", { environment: "prod" }, "platform:environment", "must be one of production, staging, preview"],
+  ["a staging reset on the project's own branch", { neon: { resetFromParent: "2026-11-23" } }, "platform:neon.resetFromParent", "only applies to a branch stack"],
 ])("%s is refused", (_label, change, key, rule) => {
   it("with a message naming the key, the rule and the fix", () => {
     const problems = problemsOf(raw(merge(production(), change)));
@@ -312,6 +313,14 @@ describe.each<Case>([
     expect(problem, problems.join("\n")).toBeDefined();
     expect(problem).toContain(rule);
     expect(problem).toMatch(/; (set it with `pulumi config set|remove it with `pulumi config rm)/);
+  });
+});
+
+describe("the staging reset (seed 000 §4)", () => {
+  it("is a trigger a branch stack passes to its branch", () => {
+    const staging = parseConfig(raw(merge(stackValues("staging"), { neon: { resetFromParent: "2026-11-23" } })));
+    expect(staging.neon.resetFromParent).toBe("2026-11-23");
+    expect(parseConfig(raw(stackValues("staging"))).neon.resetFromParent).toBeUndefined();
   });
 });
 

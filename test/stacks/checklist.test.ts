@@ -409,6 +409,14 @@ describe("staging: seed 000 §4, the staging branch from main", () => {
     expect(branch.protect).toBe(false);
   });
 
+  it("Staging Reset: platform:neon.resetFromParent reaches the branch, its owner password and the role passwords", async () => {
+    const run = await runStack("staging", { neon: { resetFromParent: "2026-11-23" } });
+    expect(resource(run, types.neonBranch, "neon-branch").inputs).toMatchObject({ resetFromParent: "2026-11-23" });
+    expect(resource(run, types.neonRole, "neon-owner").inputs).toMatchObject({ rotatePassword: "branch-own-password:2026-11-23" });
+    expect(resource(run, types.neonConnectionUri, "neon-owner").inputs).toMatchObject({ refreshTrigger: "2026-11-23" });
+    expect(resource(runOf("staging"), types.neonBranch, "neon-branch").inputs.resetFromParent).toBeUndefined();
+  });
+
   it("the copied owner role gets staging's own password; the project itself is not staging's", () => {
     const run = runOf("staging");
     expect(resource(run, types.neonRole, "neon-owner").inputs).toMatchObject({ name: productionOutputs.neonOwnerRoleName, branchId: "br-staging-2", adopt: true });
