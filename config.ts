@@ -745,6 +745,9 @@ function readPrefect(read: Reader, value: unknown, fly: FlyConfig, suffix: strin
     },
     environment,
   );
+  // The server keeps its state in PostgreSQL and gets its credentials from the platform, not from the user.
+  if (serverRaw.volume !== undefined) read.problems.add("prefect.server.volume", "is not read: the Prefect server keeps its state in its PostgreSQL database");
+  if (serverRaw.secrets !== undefined) read.problems.add("prefect.server.secrets", "is not read: the server's database URL and auth string are made by the platform");
   const apiUrl = read.text("prefect.apiUrl", raw.apiUrl, `https://${app.appName}.fly.dev/api`);
   read.match("prefect.apiUrl", apiUrl, patterns.httpUrl, "an http(s) URL ending in `/api`");
   return { mode, apiUrl, server: { ...app, ...service } };

@@ -96,6 +96,11 @@ function prefectArgs(config: PlatformConfig, databaseUrl: pulumi.Output<string>)
     guest: server.guest,
     autostop: server.autostop,
     minMachinesRunning: server.minMachinesRunning,
+    autostart: server.autostart,
+    forceHttps: server.forceHttps,
+    port: server.internalPort,
+    checks: server.checks,
+    env: server.env,
   };
 }
 

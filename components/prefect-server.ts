@@ -1,11 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DeepInput } from "../dynamic-providers/fly/machine";
-import type { Autostop, MachineGuest } from "../dynamic-providers/fly/machine-types";
+import type { Autostop, MachineCheck, MachineGuest } from "../dynamic-providers/fly/machine-types";
 import { FlyApp, type FlyExecCommandArgs } from "./fly-app";
 
-const port = 4200;
-const localApiUrl = `http://localhost:${port}/api`;
+const defaultPort = 4200;
+const localApiUrl = `http://localhost:${defaultPort}/api`;
+
+/** Seed 004's `[[http_service.checks]]`: GET /api/health every 30s, 5s timeout, 60s grace. */
+function healthCheck(port: number): MachineCheck {
+  // Prefect's auth middleware lets GET .../health through, so the check needs no credentials.
+  return { type: "http", port, method: "GET", path: "/api/health", interval: "30s", timeout: "5s", gracePeriod: "60s" };
+}
 
 /**
  * Prefect 3 on Python 3.12. Seed 004 used `prefecthq/prefect:2-python3.11`, but a Prefect 3 client does
@@ -71,6 +77,16 @@ export interface StandalonePrefectServerArgs extends PrefectServerBaseArgs {
   autostop?: pulumi.Input<Autostop>;
   /** `min_machines_running`. @default `1` (seed 004) */
   minMachinesRunning?: pulumi.Input<number>;
+  /** `auto_start_machines`. @default `true` (seed 004) */
+  autostart?: pulumi.Input<boolean>;
+  /** `force_https`. @default `true` (seed 004) */
+  forceHttps?: pulumi.Input<boolean>;
+  /** The port the server listens on (PREFECT_SERVER_API_PORT, `internal_port`). @default `4200` (seed 004) */
+  port?: number;
+  /** Health checks. @default GET `/api/health` 30s / 5s / 60s grace (seed 004) */
+  checks?: DeepInput<MachineCheck[]>;
+  /** Extra plain environment, merged over the server's own (seed 004 `[env]`). */
+  env?: Record<string, string>;
 }
 
 /** Which mode decides which resources exist, so it is a plain field. */
@@ -153,6 +169,7 @@ export class PrefectServer extends pulumi.ComponentResource {
     databaseUrl: pulumi.Output<string>,
     authString: pulumi.Output<string>,
   ): FlyApp {
+    const port = args.port ?? defaultPort;
     return new FlyApp(
       name,
       {
@@ -167,12 +184,11 @@ export class PrefectServer extends pulumi.ComponentResource {
             command: ["prefect", "server", "start", "--host", "0.0.0.0"],
             httpService: {
               internalPort: port,
-              forceHttps: true,
+              forceHttps: args.forceHttps ?? true,
               autostop: args.autostop ?? "off",
-              autostart: true,
+              autostart: args.autostart ?? true,
               minMachinesRunning: args.minMachinesRunning ?? 1,
-              // Prefect's auth middleware lets GET .../health through, so the check needs no credentials.
-              checks: [{ type: "http", port, method: "GET", path: "/api/health", interval: "30s", timeout: "5s", gracePeriod: "60s" }],
+              checks: args.checks ?? [healthCheck(port)],
             },
           },
         },
@@ -180,7 +196,8 @@ export class PrefectServer extends pulumi.ComponentResource {
           PREFECT_SERVER_API_HOST: "0.0.0.0",
           PREFECT_SERVER_API_PORT: String(port),
           // For the work-pool commands run inside the server's machine.
-          PREFECT_API_URL: localApiUrl,
+          PREFECT_API_URL: `http://localhost:${port}/api`,
+          ...args.env,
         },
         secrets: {
           PREFECT_API_DATABASE_CONNECTION_URL: databaseUrl,

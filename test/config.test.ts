@@ -292,6 +292,7 @@ describe.each<Case>([
   ["an empty Access allow list", { dashboard: { access: { allowedEmails: [] } } }, "platform:dashboard.access.allowedEmails", "is required"],
   ["a bad autostop", { dashboard: { autostop: "sometimes" } }, "platform:dashboard.autostop", "must be one of off, stop, suspend"],
   ["a bad prefect mode", { prefect: { mode: "embedded" } }, "platform:prefect.mode", "must be one of colocated, standalone"],
+  ["a volume for the Prefect server", { prefect: { mode: "standalone", server: { volume: { name: "data", path: "/data" } } } }, "platform:prefect.server.volume", "keeps its state in its PostgreSQL database"],
   ["a bad GitHub repository", { github: { repository: "content-pipeline" } }, "platform:github.repository", "as `owner/name`"],
   ["an unknown Neon region", { neon: { regionId: "eu-central-1" } }, "platform:neon.regionId", "must be one of aws-us-east-1"],
   ["an unsupported Postgres version", { neon: { pgVersion: 12 } }, "platform:neon.pgVersion", "must be between 14 and 18"],

@@ -191,6 +191,42 @@ describe.each([
   });
 });
 
+describe("PrefectServer standalone, settings from config", () => {
+  it("passes port, autostart, force_https, checks and extra env through to the server's machine", async () => {
+    const name = "prefect3";
+    const server = new PrefectServer(name, {
+      ...standalone,
+      appName: "naluma-prefect-3",
+      port: 4300,
+      autostart: false,
+      forceHttps: false,
+      checks: [{ type: "http", port: 4300, method: "GET", path: "/api/health", interval: "15s", timeout: "2s", gracePeriod: "30s" }],
+      env: { PREFECT_LOGGING_LEVEL: "DEBUG" },
+    });
+    await valueOf(server.apiUrl);
+    await settled(registrations);
+    const machine = only(
+      registrations.filter((r) => r.parent.endsWith(`platform:index:PrefectServer$platform:index:FlyApp::${name}`)),
+      flyType("Machine"),
+    );
+    expect(machine.inputs.env).toMatchObject({ PREFECT_SERVER_API_PORT: "4300", PREFECT_API_URL: "http://localhost:4300/api", PREFECT_LOGGING_LEVEL: "DEBUG" });
+    expect(machine.inputs.services).toEqual([
+      {
+        protocol: "tcp",
+        internalPort: 4300,
+        ports: [
+          { port: 80, handlers: ["http"], forceHttps: false },
+          { port: 443, handlers: ["tls", "http"] },
+        ],
+        autostop: "off",
+        autostart: false,
+        minMachinesRunning: 1,
+        checks: [{ type: "http", port: 4300, method: "GET", path: "/api/health", interval: "15s", timeout: "2s", gracePeriod: "30s" }],
+      },
+    ]);
+  });
+});
+
 describe("PrefectServer refuses", () => {
   it.each<[string, PrefectServerArgs, string]>([
     ["no work pools", { mode: "colocated", databaseUrl, workPools: [] }, "workPools must name at least one pool"],
