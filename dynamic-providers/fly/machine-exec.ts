@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { changedFields, failures, isUnknown, sameValue } from "../core/check";
+import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
+import { runOnceLifecycle } from "../core/run-once";
 import { sleep } from "../core/retry";
 import { appNamePattern } from "./app";
 import { body, flyApi, isStatus } from "./client";
@@ -92,26 +93,8 @@ export const machineExecProvider = dynamicProvider<MachineExecInputs, MachineExe
     return { changes: changedFields({ ...olds }, { ...news }, [...rerunFields, ...recordedFields]).length > 0, replaces: [], deleteBeforeReplace: false };
   },
 
-  async create(inputs) {
-    const outs = await run(inputs);
-    return { id: `${inputs.appName}/${inputs.machineId}/${inputs.command.join(" ")}`, outs };
-  },
-
-  /** A run is an event, not a remote object: there is nothing to refresh. */
-  async read(id, props) {
-    return { id, props };
-  },
-
-  async update(_id, olds, news) {
-    const rerun = rerunFields.some((field) => !sameValue(olds[field], news[field]));
-    if (!rerun) return { outs: { ...olds, ...news } };
-    return { outs: await run(news) };
-  },
-
-  /** What the command did stays (e.g. a Prefect work pool); deleting this only forgets the run. */
-  async delete() {
-    return;
-  },
+  // A run, not a remote object: read has nothing to refresh and delete cannot undo it.
+  ...runOnceLifecycle<MachineExecInputs, MachineExecOutputs>({ run, rerunFields, idOf: (inputs) => `${inputs.appName}/${inputs.machineId}/${inputs.command.join(" ")}` }),
 });
 
 export interface MachineExecArgs {

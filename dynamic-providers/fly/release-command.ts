@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { changedFields, failures, isUnknown, sameValue } from "../core/check";
+import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
+import { runOnceLifecycle } from "../core/run-once";
 import { isConnectionError } from "../core/retry";
 import { appNamePattern } from "./app";
 import { body, flyApi, ignoreNotFound, isStatus, waitForMachineState, type FlyApi, type Machine as FlyMachine, type Schemas } from "./client";
@@ -161,27 +162,8 @@ export const releaseCommandProvider = dynamicProvider<ReleaseCommandInputs, Rele
     return { changes, replaces, deleteBeforeReplace: false };
   },
 
-  async create(inputs) {
-    const outs = await run(inputs);
-    return { id: `${inputs.appName}/release-command`, outs };
-  },
-
-  /** A run is an event, not a remote object: there is nothing to refresh. */
-  async read(id, props) {
-    return { id, props };
-  },
-
-  /** Runs again when the image or the command changed (a new deploy); a changed env or size alone waits for the next image. */
-  async update(_id, olds, news) {
-    const rerun = rerunFields.some((field) => !sameValue(olds[field], news[field]));
-    if (!rerun) return { outs: { ...olds, ...news } };
-    return { outs: await run(news) };
-  },
-
-  /** The one-off machines destroy themselves; a migration cannot be undone by deleting this. */
-  async delete() {
-    return;
-  },
+  // A run, not a remote object: read has nothing to refresh and delete cannot undo it.
+  ...runOnceLifecycle<ReleaseCommandInputs, ReleaseCommandOutputs>({ run, rerunFields, idOf: (inputs) => `${inputs.appName}/release-command` }),
 });
 
 export interface ReleaseCommandArgs {
