@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { App } from "../dynamic-providers/fly/app";
 import { Certificate } from "../dynamic-providers/fly/certificate";
 import { DeployToken } from "../dynamic-providers/fly/deploy-token";
-import { IpAddress, type IpType } from "../dynamic-providers/fly/ip-address";
+import { egressIpTypes, IpAddress, type IpType } from "../dynamic-providers/fly/ip-address";
 import { Machine, type DeepInput } from "../dynamic-providers/fly/machine";
 import { machineNamePattern, processGroupPattern } from "../dynamic-providers/fly/machine-check";
 import { MachineExec } from "../dynamic-providers/fly/machine-exec";
@@ -169,7 +169,11 @@ export interface FlyAppArgs {
   secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Volumes by Fly volume name (`fly volumes create <name>`), mounted through process groups' `mounts`. @default `{}` */
   volumes?: Record<string, FlyVolumeArgs>;
-  /** `fly ips allocate-*`: one address per type, e.g. `["shared_v4", "v6"]`. @default `[]` */
+  /**
+   * `fly ips allocate-*`: one address per type, e.g. `["shared_v4", "v6"]`. Egress types (`egress_v4`,
+   * `egress_v6`; `fly ips allocate-egress`) are allocated in `primaryRegion` and listed in `egressIps`, e.g.
+   * for seed 000 §4's Neon IP allowlist. @default `[]`
+   */
   ipAddresses?: IpType[];
   /**
    * `fly certs create <hostname>` (seed 000 §3); the DNS records Fly asks for are in the `certificates` output.
@@ -241,6 +245,8 @@ export class FlyApp extends pulumi.ComponentResource {
   readonly deployToken: pulumi.Output<string> | undefined;
   /** Hostname → the DNS records its certificate needs. */
   readonly certificates: pulumi.Output<Record<string, FlyCertificateDns>>;
+  /** The static egress addresses allocated by `ipAddresses` (their order), `[]` when none was asked for. */
+  readonly egressIps: pulumi.Output<string[]>;
 
   private readonly app: App;
   private readonly secretsResource: Secrets | undefined;
@@ -256,7 +262,8 @@ export class FlyApp extends pulumi.ComponentResource {
     const groups = this.createProcessGroups(name, args);
     const scheduled = this.createScheduledMachines(name, args);
     this.createExecCommands(name, args, groups);
-    const certificates = this.createCertificates(name, args, this.createIpAddresses(name, args));
+    const ips = this.createIpAddresses(name, args);
+    const certificates = this.createCertificates(name, args, ips);
     const token = this.createDeployToken(name, args);
 
     this.appName = this.app.name;
@@ -271,6 +278,7 @@ export class FlyApp extends pulumi.ComponentResource {
       .apply((byName) => byName as Record<string, string>);
     this.deployToken = token ? pulumi.secret(token.token) : undefined;
     this.certificates = certificates;
+    this.egressIps = pulumi.all(ips.filter((_, index) => egressIpTypes.includes((args.ipAddresses ?? [])[index])).map((ip) => ip.ip));
 
     this.registerOutputs({
       appName: this.appName,
@@ -281,6 +289,7 @@ export class FlyApp extends pulumi.ComponentResource {
       scheduledMachineIds: this.scheduledMachineIds,
       deployToken: this.deployToken,
       certificates: this.certificates,
+      egressIps: this.egressIps,
     });
   }
 
@@ -450,8 +459,12 @@ export class FlyApp extends pulumi.ComponentResource {
     }
   }
 
+  /** Egress addresses belong to one region: the primary one, where the machines run unless a group says otherwise. */
   private createIpAddresses(name: string, args: FlyAppArgs): IpAddress[] {
-    return (args.ipAddresses ?? []).map((type) => new IpAddress(`${name}-ip-${type}`, { appName: this.app.name, type }, { parent: this }));
+    return (args.ipAddresses ?? []).map((type) => {
+      const region = egressIpTypes.includes(type) ? args.primaryRegion : undefined;
+      return new IpAddress(`${name}-ip-${type}`, { appName: this.app.name, type, region }, { parent: this });
+    });
   }
 
   /** After the addresses, so that Fly's A/AAAA requirements are filled. */

@@ -4,13 +4,17 @@ import { dynamicProvider } from "../core/provider";
 import { appNamePattern } from "./app";
 import { body, flyApi, ignoreNotFound, type Schemas } from "./client";
 
-export const ipTypes = ["v4", "v6", "shared_v4", "private_v6"] as const;
+/** `egress_pair` is left out: it answers with `ip_pair` and a null `ip`, so it is not one address (BEHAVIOUR-NOTES "IPs"). */
+export const ipTypes = ["v4", "v6", "shared_v4", "private_v6", "egress_v4", "egress_v6"] as const;
 export type IpType = (typeof ipTypes)[number];
+
+/** Egress addresses are the source address of the app's outgoing traffic in one region, so they need a region. */
+export const egressIpTypes: readonly IpType[] = ["egress_v4", "egress_v6"];
 
 export interface IpAddressInputs {
   appName: string;
   type: IpType;
-  /** Region code such as `fra`; "" (the default) allocates a global address. */
+  /** Region code such as `fra`; "" (the default) allocates a global address. Required for egress types. */
   region?: string;
   /** Custom private network; only for `private_v6`. */
   network?: string;
@@ -28,13 +32,14 @@ export interface IpAddressOutputs extends IpAddressInputs {
 type Assignment = Schemas["IPAssignment"];
 
 /**
- * The API does not say which type an assignment has, so it is told from what it does say: shared v4
- * addresses carry `shared`, private v6 ones a network (null on every other type, BEHAVIOUR-NOTES "IPs")
- * and an address in Fly's private fdaa::/16 range.
+ * The API does not say which type an assignment has, so it is told from what it does say: egress
+ * addresses carry `egress`, shared v4 ones `shared`, private v6 ones a network (null on every other type,
+ * BEHAVIOUR-NOTES "IPs") and an address in Fly's private fdaa::/16 range.
  */
 export function typeOf(assignment: Assignment): IpType | undefined {
   const { isIP } = require("node:net") as typeof import("node:net");
   const ip = assignment.ip ?? "";
+  if (assignment.egress) return isIP(ip) === 4 ? "egress_v4" : isIP(ip) === 6 ? "egress_v6" : undefined;
   if (isIP(ip) === 4) return assignment.shared ? "shared_v4" : "v4";
   if (isIP(ip) === 6) return assignment.network || /^fdaa:/i.test(ip) ? "private_v6" : "v6";
   return undefined;
@@ -79,6 +84,9 @@ export const ipAddressProvider = dynamicProvider<IpAddressInputs, IpAddressOutpu
     if (!isUnknown(news.appName)) problems.pattern("appName", news.appName, appNamePattern, "a Fly app name");
     if (!isUnknown(news.type)) problems.oneOf("type", news.type, ipTypes, true);
     if (!isUnknown(news.region)) problems.pattern("region", news.region, /^[a-z]{3}$/, "a three-letter Fly region code such as `fra`, or empty for a global address", false);
+    if (!isUnknown(news.type) && egressIpTypes.includes(news.type) && !isUnknown(news.region) && !news.region) {
+      problems.add("region", `is required for ${news.type} (an egress address belongs to one region), e.g. \`fra\``);
+    }
     if (news.network !== undefined && news.network !== "" && !isUnknown(news.network)) {
       if (news.type !== "private_v6" && !isUnknown(news.type)) problems.add("network", `can only be set when type is private_v6 (type is ${String(news.type)})`, news.network);
       else problems.pattern("network", news.network, /^[a-z0-9][a-z0-9-]*$/, "a network name");
@@ -141,11 +149,12 @@ export interface IpAddressArgs {
   /** The Fly app that gets the address. */
   appName: pulumi.Input<string>;
   /**
-   * `v4` (dedicated, billed), `shared_v4`, `v6` or `private_v6` (Flycast). Changing it allocates a new address.
+   * `v4` (dedicated, billed), `shared_v4`, `v6`, `private_v6` (Flycast), or `egress_v4`/`egress_v6` (the static
+   * source address of the app's outgoing traffic in `region`). Changing it allocates a new address.
    * @example `"shared_v4"`
    */
   type: pulumi.Input<IpType>;
-  /** Region code such as `fra`. @default `""` (global) */
+  /** Region code such as `fra`; required for egress types. @default `""` (global) */
   region?: pulumi.Input<string>;
   /** Private network for a `private_v6` address. @default the org's default network */
   network?: pulumi.Input<string>;
@@ -153,7 +162,7 @@ export interface IpAddressArgs {
   adopt?: pulumi.Input<boolean>;
 }
 
-/** An IP address of a Fly app (`fly ips allocate-v4 --shared`, `fly ips allocate-v6 [--private]`). Any change replaces it. */
+/** An IP address of a Fly app (`fly ips allocate-v4 --shared`, `fly ips allocate-v6 [--private]`, `fly ips allocate-egress -r fra`). Any change replaces it. */
 export class IpAddress extends pulumi.dynamic.Resource {
   declare readonly appName: pulumi.Output<string>;
   declare readonly type: pulumi.Output<IpType>;

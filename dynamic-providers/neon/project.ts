@@ -40,7 +40,10 @@ export interface ProjectInputs {
   defaultDatabaseName?: string;
   /** Its owner role; check() fills in `<defaultDatabaseName>_owner`. */
   defaultRoleName?: string;
-  /** settings.allowed_ips.ips: IP addresses, ranges (`a-b`) or CIDRs. Unset or empty allows every IP. */
+  /**
+   * settings.allowed_ips.ips: IP addresses, ranges (`a-b`) or CIDRs; empty allows every IP. Unset, with
+   * protectedBranchesOnly unset too, leaves the list alone (never sent, diffed or read), for `neon:IpAllowList`.
+   */
   allowedIps?: string[];
   /** settings.allowed_ips.protected_branches_only. */
   protectedBranchesOnly?: boolean;
@@ -114,11 +117,17 @@ function allowedIpsSetting(inputs: ProjectInputs): { ips: string[]; protected_br
   return { ips: inputs.allowedIps ?? [], protected_branches_only: inputs.protectedBranchesOnly ?? false };
 }
 
+/** Whether this resource owns settings.allowed_ips; when neither field is set, a neon:IpAllowList may. */
+function managesAllowedIps(inputs: ProjectInputs): boolean {
+  return inputs.allowedIps !== undefined || inputs.protectedBranchesOnly !== undefined;
+}
+
 /** The updateProject body for what differs between `current` and `wanted` (only changed fields are sent). */
 function projectChanges(current: ProjectInputs, wanted: ProjectInputs): ProjectUpdateRequest["project"] {
   const change: ProjectUpdateRequest["project"] = {};
   if (current.name !== wanted.name) change.name = wanted.name;
   if (current.historyRetentionSeconds !== wanted.historyRetentionSeconds) change.history_retention_seconds = wanted.historyRetentionSeconds;
+  if (!managesAllowedIps(wanted)) return change;
   const currentIps = allowedIpsSetting(current);
   const wantedIps = allowedIpsSetting(wanted);
   if (currentIps.protected_branches_only !== wantedIps.protected_branches_only || currentIps.ips.join(",") !== wantedIps.ips.join(",")) {
@@ -305,7 +314,7 @@ export const projectProvider = dynamicProvider<ProjectInputs, ProjectOutputs>({
           history_retention_seconds: inputs.historyRetentionSeconds,
           ...(inputs.orgId ? { org_id: inputs.orgId } : {}),
           branch: { name: inputs.defaultBranchName, database_name: inputs.defaultDatabaseName, role_name: inputs.defaultRoleName },
-          ...(inputs.allowedIps !== undefined || inputs.protectedBranchesOnly !== undefined ? { settings: { allowed_ips: allowedIpsSetting(inputs) } } : {}),
+          ...(managesAllowedIps(inputs) ? { settings: { allowed_ips: allowedIpsSetting(inputs) } } : {}),
         },
       }),
     );
@@ -339,6 +348,7 @@ export const projectProvider = dynamicProvider<ProjectInputs, ProjectOutputs>({
     const project = response.project;
     const branch = await defaultBranchOf(api, id);
     const endpoint = await readWriteEndpointOf(api, id, branch.id);
+    const managed = managesAllowedIps(known);
     const ips = project.settings?.allowed_ips?.ips;
     const onlyProtected = project.settings?.allowed_ips?.protected_branches_only;
     const live: ProjectOutputs = {
@@ -347,9 +357,10 @@ export const projectProvider = dynamicProvider<ProjectInputs, ProjectOutputs>({
       regionId: project.region_id,
       pgVersion: project.pg_version,
       historyRetentionSeconds: project.history_retention_seconds,
-      // Unset and empty both mean "every IP": keep the declared form so refresh shows no false drift.
-      allowedIps: known.allowedIps === undefined && (ips ?? []).length === 0 ? undefined : (ips ?? []),
-      protectedBranchesOnly: known.protectedBranchesOnly === undefined && !onlyProtected ? undefined : (onlyProtected ?? false),
+      // Unset and empty both mean "every IP": keep the declared form so refresh shows no false drift. A list
+      // this resource does not manage is not read at all: a neon:IpAllowList reports its drift.
+      allowedIps: !managed || (known.allowedIps === undefined && (ips ?? []).length === 0) ? undefined : (ips ?? []),
+      protectedBranchesOnly: !managed || (known.protectedBranchesOnly === undefined && !onlyProtected) ? undefined : (onlyProtected ?? false),
       orgId: known.orgId === undefined ? undefined : (project.org_id ?? known.orgId),
       defaultBranchName: branch.name,
       projectId: id,
@@ -409,7 +420,10 @@ export interface ProjectArgs {
   defaultDatabaseName?: pulumi.Input<string>;
   /** Its owner role, e.g. `naluma_content_owner`. Changing it replaces the project. @default `<defaultDatabaseName>_owner` */
   defaultRoleName?: pulumi.Input<string>;
-  /** IP allow list (IPs, `a-b` ranges, CIDRs); needs Neon's Scale plan. @default every IP */
+  /**
+   * IP allow list (IPs, `a-b` ranges, CIDRs); needs Neon's Scale plan. Leave it and `protectedBranchesOnly`
+   * unset when a `neon:IpAllowList` owns the list. @default left as it is (a new project allows every IP)
+   */
   allowedIps?: pulumi.Input<pulumi.Input<string>[]>;
   /** Apply the IP allow list to protected branches only. @default `false` */
   protectedBranchesOnly?: pulumi.Input<boolean>;

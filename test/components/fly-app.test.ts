@@ -267,6 +267,37 @@ describe("FlyApp with two process groups, volumes over two regions and an exec c
   });
 });
 
+describe("FlyApp with egress addresses (seed 000 §4's Neon IP allowlist)", () => {
+  let built: Built;
+  beforeAll(async () => {
+    built = await build("egress", {
+      appName: "naluma-content",
+      orgSlug: "personal",
+      primaryRegion: "fra",
+      image: "registry.fly.io/naluma-content:deployment-7",
+      processGroups: { worker: { count: 1 } },
+      ipAddresses: ["shared_v4", "egress_v4", "egress_v6"],
+    });
+  });
+
+  it("allocates the egress addresses in the primary region and the others globally", () => {
+    expect(child(built, "IpAddress", "egress-ip-egress_v4").inputs).toMatchObject({ appName: "naluma-content", type: "egress_v4", region: "fra" });
+    expect(child(built, "IpAddress", "egress-ip-egress_v6").inputs).toMatchObject({ appName: "naluma-content", type: "egress_v6", region: "fra" });
+    expect(child(built, "IpAddress", "egress-ip-shared_v4").inputs.region).toBeUndefined();
+  });
+
+  it("outputs the egress addresses only, in the order asked for, not as secrets", async () => {
+    // The mocks give an address made from the resource name's length (fly-mocks.ts).
+    expect(await valueOf(built.component.egressIps)).toEqual(["192.0.2.19", "2001:db8::19"]);
+    expect(await pulumi.isSecret(built.component.egressIps)).toBe(false);
+  });
+
+  it("outputs no egress addresses when none was asked for", async () => {
+    const plain = await build("plain", { appName: "plain-app", orgSlug: "personal", primaryRegion: "fra", image, processGroups: { app: {} }, ipAddresses: ["v6"] });
+    expect(await valueOf(plain.component.egressIps)).toEqual([]);
+  });
+});
+
 describe("FlyApp refuses args that cannot make a sensible app", () => {
   const base: FlyAppArgs = { appName: "x-app", orgSlug: "personal", primaryRegion: "fra", image, processGroups: { app: {} } };
   it.each<[string, Partial<FlyAppArgs>, string]>([

@@ -58,6 +58,8 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
         aRecords: ["203.0.113.10"],
         aaaaRecords: ["2a09:8280:1::1"],
       };
+    case flyType("IpAddress"):
+      return { ip: String(inputs.type).endsWith("v6") ? `2001:db8::${name.length}` : `192.0.2.${name.length}`, shared: inputs.type === "shared_v4", adopted: false };
     case flyType("ReleaseCommand"):
       return { machineId: `m-${name}`, exitCode: 0, ranImage: inputs.image };
     case flyType("MachineExec"):

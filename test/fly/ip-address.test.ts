@@ -25,11 +25,13 @@ describe("ip address check()", () => {
   });
 
   it.each<[string, unknown, string]>([
-    ["an unknown type", { appName, type: "v5" }, "fly ip address 'naluma-dashboard': type must be one of v4, v6, shared_v4, private_v6, got \"v5\""],
-    ["no type", { appName }, "type is required (one of v4, v6, shared_v4, private_v6)"],
+    ["an unknown type", { appName, type: "v5" }, "fly ip address 'naluma-dashboard': type must be one of v4, v6, shared_v4, private_v6, egress_v4, egress_v6, got \"v5\""],
+    ["no type", { appName }, "type is required (one of v4, v6, shared_v4, private_v6, egress_v4, egress_v6)"],
     ["a network on a public address", { appName, type: "v6", network: "pipeline-net" }, "network can only be set when type is private_v6 (type is v6), got \"pipeline-net\""],
     ["a region name", { appName, type: "v4", region: "Frankfurt" }, "region must be a three-letter Fly region code"],
     ["a bad app name", { appName: "Naluma", type: "v4" }, "appName must be a Fly app name, got \"Naluma\""],
+    ["an egress address without a region", { appName, type: "egress_v4" }, "region is required for egress_v4 (an egress address belongs to one region)"],
+    ["an egress address with an empty region", { appName, type: "egress_v6", region: "" }, "region is required for egress_v6"],
   ])("rejects %s, naming the field", async (_case, news, reason) => {
     expect((await reasons(news)).join("\n")).toContain(reason);
   });
@@ -76,6 +78,35 @@ describe("ip address lifecycle", () => {
     const outs = await create({ appName, type: "private_v6", region: "fra" });
     expect(outs).toMatchObject({ type: "private_v6", region: "fra", shared: false });
     expect((await provider.read(outs.ip, outs)).props).toEqual(outs);
+  });
+
+  it("allocates egress v4 and v6 addresses in a region, flagged egress, and reads them back as egress", async () => {
+    const v4 = await create({ appName, type: "egress_v4", region: "fra" });
+    const v6 = await create({ appName, type: "egress_v6", region: "fra" });
+    expect(v4).toMatchObject({ appName, type: "egress_v4", region: "fra", shared: false, adopted: false });
+    expect(v4.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(v6.ip).toContain(":");
+    expect(calls("App_IPAssignments_create").map((call) => call.requestBody)).toEqual([
+      { type: "egress_v4", region: "fra" },
+      { type: "egress_v6", region: "fra" },
+    ]);
+    const listed = (await fly("GET", `/v1/apps/${appName}/ip_assignments`)) as { ips: { ip: string; egress: boolean; region: string }[] };
+    expect(listed.ips.map((ip) => [ip.ip, ip.egress, ip.region])).toEqual([
+      [v4.ip, true, "fra"],
+      [v6.ip, true, "fra"],
+    ]);
+    expect(await provider.read(v4.ip, v4)).toEqual({ id: v4.ip, props: v4 });
+    expect(await provider.read(v6.ip, v6)).toEqual({ id: v6.ip, props: v6 });
+  });
+
+  it("adopts an egress address allocated by hand in the same region, not an ingress v4 or another region's", async () => {
+    await fly("POST", `/v1/apps/${appName}/ip_assignments`, { type: "v4", region: "fra" });
+    await fly("POST", `/v1/apps/${appName}/ip_assignments`, { type: "egress_v4", region: "ams" });
+    const byHand = (await fly("POST", `/v1/apps/${appName}/ip_assignments`, { type: "egress_v4", region: "fra" })) as { ip: string };
+    emu.resetCalls();
+    const outs = await create({ appName, type: "egress_v4", region: "fra", adopt: true });
+    expect(outs).toMatchObject({ ip: byHand.ip, type: "egress_v4", region: "fra", adopted: true });
+    expect(calls("App_IPAssignments_create")).toEqual([]);
   });
 
   it("fails clearly for a network the org does not have", async () => {

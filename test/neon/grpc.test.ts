@@ -79,6 +79,7 @@ beforeAll(async () => {
         name: "database",
         props: { projectId: ids.projectId, branchId: ids.branchId, name: "prefect_server", ownerName: "naluma_content_owner" },
       },
+      { module: "dynamic-providers/neon/ip-allow-list", exportName: "IpAllowList", name: "ipAllowList", props: { projectId: ids.projectId, ips: ["192.0.2.10"] } },
       { module: "dynamic-providers/neon/role", exportName: "Role", name: "neonRole", props: { projectId: ids.projectId, branchId: ids.branchId, name: "admin" } },
       {
         module: "dynamic-providers/neon/connection-uri",
@@ -127,7 +128,7 @@ afterAll(async () => {
 
 describe("Neon providers through the dynamic-provider host", () => {
   it("serialized providers carry neither the API key nor any password, and name every secret output", () => {
-    expect(Object.keys(serialized)).toHaveLength(9);
+    expect(Object.keys(serialized)).toHaveLength(10);
     for (const resource of Object.values(serialized)) {
       expect(resource.providerIsSecret).toBe(false);
       assertNoSecrets(resource.provider, seenSecrets);
@@ -137,6 +138,7 @@ describe("Neon providers through the dynamic-provider host", () => {
       branch: ["pulumi-nodejs:dynamic/neon:Branch", []],
       endpoint: ["pulumi-nodejs:dynamic/neon:Endpoint", []],
       database: ["pulumi-nodejs:dynamic/neon:Database", []],
+      ipAllowList: ["pulumi-nodejs:dynamic/neon:IpAllowList", []],
       neonRole: ["pulumi-nodejs:dynamic/neon:Role", ["password"]],
       connectionUri: ["pulumi-nodejs:dynamic/neon:ConnectionUri", ["uri", "pooledUri"]],
       pgRole: ["pulumi-nodejs:dynamic/postgres:Role", ["adminUri", "password"]],
@@ -179,6 +181,25 @@ describe("Neon providers through the dynamic-provider host", () => {
     );
     expect(outcome.read.secretPaths).toContain("ownerPassword");
     expect(outcome.read.properties.ownerPassword).toBe(outcome.created.properties.ownerPassword);
+  });
+
+  it("IpAllowList: writes the project's allowlist, updates it in place, replaces on project, delete allows every IP", async () => {
+    const projectId = string(project.projectId);
+    await runLifecycle(
+      host,
+      {
+        resource: withInputs("ipAllowList", { projectId, ips: ["203.0.113.7", "192.0.2.10"] }),
+        name: "neon-ip-allow-list",
+        update: { ips: ["203.0.113.7", "192.0.2.20"], protectedBranchesOnly: true },
+        replace: { projectId: "other-project-12345678" },
+        deleteBeforeReplace: false,
+      },
+      {
+        afterCreate: () => expect(emu.state.project(projectId)?.settings.allowed_ips).toEqual({ ips: ["203.0.113.7", "192.0.2.10"], protected_branches_only: false }),
+        afterUpdate: () => expect(emu.state.project(projectId)?.settings.allowed_ips).toEqual({ ips: ["203.0.113.7", "192.0.2.20"], protected_branches_only: true }),
+        afterDelete: () => expect(emu.state.project(projectId)?.settings.allowed_ips).toEqual({ ips: [], protected_branches_only: false }),
+      },
+    );
   });
 
   it("Branch: create from main, rename and reset from parent in place, replace on parent, delete twice", async () => {

@@ -85,6 +85,13 @@ const permissionGroupsToken = "cloudflare:index/getAccountApiTokenPermissionGrou
 
 const dynamic = (service: string, name: string): string => `pulumi-nodejs:dynamic/${service}:${name}`;
 
+/** The address the mocks give a Fly IpAddress resource: one per resource name, from a documentation range. */
+export function egressIpOf(resourceName: string): string {
+  let sum = 0;
+  for (const char of resourceName) sum = (sum * 31 + char.charCodeAt(0)) % 250;
+  return `192.0.2.${sum + 1}`;
+}
+
 /** Provider-shaped outputs; everything else echoes its inputs. */
 function outputsFor(type: string, name: string, inputs: Json): Json {
   switch (type) {
@@ -109,6 +116,8 @@ function outputsFor(type: string, name: string, inputs: Json): Json {
         aRecords: ["203.0.113.10"],
         aaaaRecords: ["2a09:8280:1::1"],
       };
+    case dynamic("fly", "IpAddress"):
+      return { ip: egressIpOf(name), shared: inputs.type === "shared_v4", adopted: false };
     case dynamic("fly", "ReleaseCommand"):
       return { machineId: `m-${name}`, exitCode: 0, ranImage: inputs.image };
     case dynamic("fly", "MachineExec"):

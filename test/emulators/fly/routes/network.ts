@@ -7,7 +7,7 @@ import { HttpError, appOf, ok, optionalString, param, record } from "./common";
 
 type Schemas = components["schemas"];
 
-const supportedTypes: readonly IpType[] = ["v4", "v6", "shared_v4", "private_v6"];
+const supportedTypes: readonly IpType[] = ["v4", "v6", "shared_v4", "private_v6", "egress_v4", "egress_v6"];
 
 function hex(): string {
   return randomBytes(2).toString("hex");
@@ -21,6 +21,11 @@ function addressFor(type: IpType): string {
       return `66.241.124.${randomInt(1, 255)}`;
     case "v6":
       return `2a09:8280:1::${hex()}:${hex()}`;
+    // Documentation ranges (RFC 5737, RFC 3849), so a test can never mistake an egress address for an ingress one.
+    case "egress_v4":
+      return `192.0.2.${randomInt(1, 255)}`;
+    case "egress_v6":
+      return `2001:db8:e::${hex()}:${hex()}`;
     default:
       return `fdaa:0:${hex()}:0:1::${randomInt(2, 65535).toString(16)}`;
   }
@@ -35,7 +40,7 @@ function networkExists(ctx: RouteContext, app: AppRecord, name: string): boolean
 function ipView(ip: IpRecord): Schemas["IPAssignment"] {
   // network is null except on private_v6 (deviations.ts); the generated type does not allow null.
   const network = { network: ip.network } as { network?: Schemas["IPAssignmentNetwork"] };
-  return { ip: ip.ip, region: ip.region, created_at: ip.createdAt, shared: ip.type === "shared_v4", service_name: ip.serviceName, egress: false, ...network };
+  return { ip: ip.ip, region: ip.region, created_at: ip.createdAt, shared: ip.type === "shared_v4", service_name: ip.serviceName, egress: ip.type === "egress_v4" || ip.type === "egress_v6", ...network };
 }
 
 const listIps: Handler = (ctx) => ok({ ips: appOf(ctx).ips.map(ipView) });
