@@ -222,6 +222,11 @@ export interface NeonConfig {
   pgVersion: number;
   historyRetentionSeconds: number;
   allowedIps: string[];
+  /**
+   * Seed 000 §4 "Add Fly.io egress IPs": the worker and the dashboard each get an `egress_v4` address in their
+   * region, and those join `allowedIps` in the project's allowlist. Owning stack only. @default `false`
+   */
+  allowFlyEgress: boolean;
   protectedBranchesOnly: boolean;
   orgId?: string;
   /** The stack's branch: the project's default branch (`main`) when it owns the project. */
@@ -651,7 +656,7 @@ function readCronMachines(read: Reader, value: unknown, region: string): CronMac
 
 function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, environment: EnvironmentName): NeonConfig {
   const raw = read.object("neon", value, [
-    "ownsProject", "projectName", "regionId", "pgVersion", "historyRetentionSeconds", "allowedIps", "protectedBranchesOnly",
+    "ownsProject", "projectName", "regionId", "pgVersion", "historyRetentionSeconds", "allowedIps", "allowFlyEgress", "protectedBranchesOnly",
     "orgId", "branchName", "protected", "databases", "roles", "compute", "adopt", "resetFromParent",
   ]);
   const ownsProject = read.flag("neon.ownsProject", raw.ownsProject, defaults.ownsProject);
@@ -670,6 +675,7 @@ function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, e
     pgVersion: read.number("neon.pgVersion", raw.pgVersion, projectDefaults.pgVersion, { min: 14, max: 18 }),
     historyRetentionSeconds: read.number("neon.historyRetentionSeconds", raw.historyRetentionSeconds, projectDefaults.historyRetentionSeconds, { min: 0, max: 2_592_000 }),
     allowedIps: read.textList("neon.allowedIps", raw.allowedIps, []),
+    allowFlyEgress: read.flag("neon.allowFlyEgress", raw.allowFlyEgress, false),
     protectedBranchesOnly: read.flag("neon.protectedBranchesOnly", raw.protectedBranchesOnly, false),
     branchName: branchName ?? "",
     protected: read.flag("neon.protected", raw.protected, defaults.protected),
@@ -684,6 +690,13 @@ function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, e
   };
   const orgId = read.text("neon.orgId", raw.orgId);
   if (orgId !== undefined) neon.orgId = orgId;
+  if (neon.allowFlyEgress && !ownsProject) {
+    read.problems.add(
+      "neon.allowFlyEgress",
+      "only applies to the stack that owns the project (platform:neon.ownsProject true): the allowlist is project-wide, so list a branch stack's addresses in the owning stack's platform:neon.allowedIps",
+      true,
+    );
+  }
   const resetFromParent = read.text("neon.resetFromParent", raw.resetFromParent);
   if (resetFromParent !== undefined) {
     if (ownsProject) read.problems.add("neon.resetFromParent", "only applies to a branch stack (platform:neon.ownsProject false): the project's own branch has no parent", resetFromParent);

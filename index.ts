@@ -10,6 +10,8 @@ import { DocsSite } from "./components/docs-site";
 import { FlyApp, type FlyProcessGroupArgs, type FlyScheduledMachineArgs, type FlyVolumeArgs } from "./components/fly-app";
 import { NeonProject, type NeonProjectArgs } from "./components/neon-project";
 import { PrefectServer, type PrefectServerArgs } from "./components/prefect-server";
+import type { IpType } from "./dynamic-providers/fly/ip-address";
+import { IpAllowList } from "./dynamic-providers/neon/ip-allow-list";
 import { loadConfig, secretEnv, type FlyAppConfig, type IdentityProvider, type PlatformConfig } from "./config";
 
 /**
@@ -55,8 +57,7 @@ function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId
           orgId: neon.orgId,
           protect: neon.protected,
           protectMainBranch: neon.protected,
-          allowedIps: neon.allowedIps,
-          protectedBranchesOnly: neon.protectedBranchesOnly,
+          // The allowlist is written by neon:IpAllowList after the Fly apps (below), so it can list their egress IPs.
           adopt: neon.adopt,
         },
       },
@@ -140,6 +141,9 @@ function identityProvider(config: PlatformConfig, provider: IdentityProvider): D
 
 const config = loadConfig();
 
+/** Seed 000 §4 "Add Fly.io egress IPs": with platform:neon.allowFlyEgress each app gets a static egress IPv4 in its region. */
+const egressIpAddresses: IpType[] | undefined = config.neon.allowFlyEgress ? ["egress_v4"] : undefined;
+
 // Seed 000 §4: the project (production) or this stack's branch of it, the databases, roles and connection strings.
 const neonSetup = neonArgs(config);
 const neon = new NeonProject("neon", neonSetup.args);
@@ -170,6 +174,7 @@ const worker = new FlyApp("worker", {
   scheduledMachines: workerScheduledMachines(config),
   releaseCommand: config.worker.releaseCommand ? { command: config.worker.releaseCommand } : undefined,
   execCommands: prefect.workPoolCommands,
+  ipAddresses: egressIpAddresses,
   deployToken: { expiry: config.fly.deployTokenExpiry },
 });
 
@@ -201,8 +206,20 @@ const dashboard = new DashboardApp("dashboard", {
   github: identityProvider(config, "github"),
   databaseUrl: neon.appUrl,
   secrets: { ...secretEnv(config.secrets, config.dashboard.secrets), ...dashboardEnv.settings },
+  ipAddresses: egressIpAddresses,
   deployToken: { expiry: config.fly.deployTokenExpiry },
 });
+
+// Seed 000 §4 "IP Allow": project-wide, so only the owning stack writes it; after the apps, whose egress IPs it
+// lists while their secrets come from the project. Any entry makes Neon reject unlisted IPs; none allows all.
+if (config.neon.ownsProject) {
+  const flyEgressIps = config.neon.allowFlyEgress ? [worker.egressIps, dashboard.egressIps] : [];
+  new IpAllowList("neon-ip-allow-list", {
+    projectId: neon.projectId,
+    ips: pulumi.all(flyEgressIps).apply((perApp) => [...config.neon.allowedIps, ...perApp.flat()]),
+    protectedBranchesOnly: config.neon.protectedBranchesOnly,
+  });
+}
 
 // CI: one GitHub Actions environment per stack, so staging's and production's tokens never overwrite each other.
 const githubProvider = new github.Provider("github", { owner: config.github.owner });

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudflare from "@pulumi/cloudflare";
+import type { IpType } from "../dynamic-providers/fly/ip-address";
 import type { DeepInput } from "../dynamic-providers/fly/machine";
 import type { MachineGuest } from "../dynamic-providers/fly/machine-types";
 import { FlyApp, type FlyDeployTokenArgs, type FlyHttpServiceArgs } from "./fly-app";
@@ -50,6 +51,11 @@ export interface DashboardAppArgs {
   deployToken?: FlyDeployTokenArgs;
   /** Take over the app made by hand with `fly launch --config fly.dashboard.toml`. @default `false` */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Addresses on top of the `shared_v4` and `v6` the certificate needs, e.g. `["egress_v4"]` for the Neon IP
+   * allowlist (seed 000 §4); egress ones are in the `egressIps` output. @default `[]`
+   */
+  ipAddresses?: IpType[];
 
   /** The Cloudflare zone's domain; the dashboard is served at `<subdomain>.<domain>`. @example `"naluma.space"` */
   domain: string;
@@ -119,6 +125,8 @@ export class DashboardApp extends pulumi.ComponentResource {
   public readonly teamDomain: pulumi.Output<string>;
   /** The app's deploy token (secret), when `deployToken` was given. */
   public readonly deployToken: pulumi.Output<string> | undefined;
+  /** The app's static egress addresses (`ipAddresses` egress types), `[]` when none was asked for. */
+  public readonly egressIps: pulumi.Output<string[]>;
 
   constructor(name: string, args: DashboardAppArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:index:DashboardApp", name, {}, opts);
@@ -143,7 +151,7 @@ export class DashboardApp extends pulumi.ComponentResource {
           },
         },
         // `fly launch` allocates these on first deploy; the certificate and the CNAME need them.
-        ipAddresses: ["shared_v4", "v6"],
+        ipAddresses: [...new Set<IpType>(["shared_v4", "v6", ...(args.ipAddresses ?? [])])],
         certificates: [hostname],
         env: args.env,
         secrets: {
@@ -164,7 +172,15 @@ export class DashboardApp extends pulumi.ComponentResource {
     this.accessAud = access.aud;
     this.teamDomain = teamDomain;
     this.deployToken = fly.deployToken;
-    this.registerOutputs({ url: this.url, appName: this.appName, accessAud: this.accessAud, teamDomain: this.teamDomain, deployToken: this.deployToken });
+    this.egressIps = fly.egressIps;
+    this.registerOutputs({
+      url: this.url,
+      appName: this.appName,
+      accessAud: this.accessAud,
+      teamDomain: this.teamDomain,
+      deployToken: this.deployToken,
+      egressIps: this.egressIps,
+    });
   }
 
   /** The hostname through Cloudflare's proxy to `<app>.fly.dev`, and the DNS-01 challenge Fly validates through (it cannot see past the proxy). */

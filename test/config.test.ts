@@ -307,6 +307,8 @@ describe.each<Case>([
   ["a branch stack without the production stack", { neon: { ownsProject: false, branchName: "staging" } }, "platform:productionStack", "needed while platform:neon.ownsProject is false"],
   ["a bad environment", { environment: "prod" }, "platform:environment", "must be one of production, staging, preview"],
   ["a staging reset on the project's own branch", { neon: { resetFromParent: "2026-11-23" } }, "platform:neon.resetFromParent", "only applies to a branch stack"],
+  ["Fly egress addresses in a branch stack's allowlist", { neon: { ownsProject: false, branchName: "staging", allowFlyEgress: true } }, "platform:neon.allowFlyEgress", "only applies to the stack that owns the project"],
+  ["an allowFlyEgress that is not a flag", { neon: { allowFlyEgress: "yes" } }, "platform:neon.allowFlyEgress", "must be true or false"],
 ])("%s is refused", (_label, change, key, rule) => {
   it("with a message naming the key, the rule and the fix", () => {
     const problems = problemsOf(raw(merge(production(), change)));
@@ -314,6 +316,14 @@ describe.each<Case>([
     expect(problem, problems.join("\n")).toBeDefined();
     expect(problem).toContain(rule);
     expect(problem).toMatch(/; (set it with `pulumi config set|remove it with `pulumi config rm)/);
+  });
+});
+
+describe("the IP allowlist (seed 000 §4)", () => {
+  it("takes no Fly egress addresses unless asked, and takes them in the owning stack", () => {
+    expect(parseConfig(raw(production())).neon).toMatchObject({ allowedIps: [], allowFlyEgress: false, protectedBranchesOnly: false });
+    const owner = parseConfig(raw(merge(production(), { neon: { allowFlyEgress: true, allowedIps: ["203.0.113.7"], protectedBranchesOnly: true } })));
+    expect(owner.neon).toMatchObject({ allowedIps: ["203.0.113.7"], allowFlyEgress: true, protectedBranchesOnly: true });
   });
 });
 

@@ -10,6 +10,7 @@ const flyApp = "pulumi-nodejs:dynamic/fly:App";
 const flyCertificate = "pulumi-nodejs:dynamic/fly:Certificate";
 const flySecrets = "pulumi-nodejs:dynamic/fly:Secrets";
 const flyMachine = "pulumi-nodejs:dynamic/fly:Machine";
+const flyIpAddress = "pulumi-nodejs:dynamic/fly:IpAddress";
 const dnsRecord = "cloudflare:index/dnsRecord:DnsRecord";
 const accessApplication = "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication";
 const accessPolicy = "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy";
@@ -35,6 +36,8 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
       return { machineId: `${name}-machine` };
     case flySecrets:
       return { version: 3 };
+    case flyIpAddress:
+      return { ip: inputs.type === "egress_v4" ? "192.0.2.44" : `ip-of-${name}` };
     case accessApplication:
       return { aud: "aud-tag-123" };
     default:
@@ -194,6 +197,24 @@ describe("DashboardApp", () => {
     expect(await valueOf(component.appName)).toBe("naluma-dashboard");
     expect(await valueOf(component.accessAud)).toBe("aud-tag-123");
     expect(await valueOf(component.teamDomain)).toBe("naluma");
+  });
+});
+
+describe("DashboardApp with an egress address (seed 000 §4's Neon IP allowlist)", () => {
+  it("allocates it in the dashboard's region besides the certificate's addresses, and outputs it", async () => {
+    const built = await build("egress", { ...baseArgs, region: "ams", ipAddresses: ["egress_v4", "v6"] });
+    const addresses = registeredUnder("egress-fly", flyIpAddress).map((ip) => [ip.inputs.type, ip.inputs.region]);
+    expect(addresses).toEqual([
+      ["shared_v4", undefined],
+      ["v6", undefined],
+      ["egress_v4", "ams"],
+    ]);
+    expect(await valueOf(built.component.egressIps)).toEqual(["192.0.2.44"]);
+  });
+
+  it("outputs no egress address when none was asked for", async () => {
+    const built = await build("plain", baseArgs);
+    expect(await valueOf(built.component.egressIps)).toEqual([]);
   });
 });
 

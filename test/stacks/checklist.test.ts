@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   accessAud,
   dummySecrets,
+  egressIpOf,
   exported,
   generatedSecrets,
   isSecret,
@@ -391,6 +392,31 @@ describe("production: seed 000 §4, the project", () => {
   it("reads no other stack", () => {
     expect(resourcesOf(runOf("production"), types.stackReference)).toEqual([]);
   });
+
+  it("§4 IP allowlist: Fly egress IPs of the fra region + configured IPs, reject unlisted", async () => {
+    const run = await runStack("production", { neon: { allowFlyEgress: true, allowedIps: ["203.0.113.7"] } });
+    const egress = resourcesOf(run, types.flyIpAddress).filter((ip) => String(ip.inputs.type).startsWith("egress"));
+    expect(egress.map((ip) => [ip.name, ip.inputs.type, ip.inputs.region])).toEqual([
+      ["worker-ip-egress_v4", "egress_v4", "fra"],
+      ["dashboard-fly-ip-egress_v4", "egress_v4", "fra"],
+    ]);
+    const list = resource(run, types.neonIpAllowList, "neon-ip-allow-list");
+    // Any listed address makes Neon reject connections from every other one.
+    expect(list.inputs).toEqual({
+      projectId: productionOutputs.neonProjectId,
+      ips: ["203.0.113.7", egressIpOf("worker-ip-egress_v4"), egressIpOf("dashboard-fly-ip-egress_v4")],
+      protectedBranchesOnly: false,
+    });
+    for (const name of ["worker-ip-egress_v4", "dashboard-fly-ip-egress_v4"]) expect(dependsOn(list, name)).toBe(true);
+    const project = resource(run, types.neonProject, "neon-project").inputs;
+    expect([project.allowedIps, project.protectedBranchesOnly]).toEqual([undefined, undefined]);
+  });
+
+  it("§4 IP allowlist without Fly egress: the configured IPs only, and no egress address is allocated", () => {
+    const run = runOf("production");
+    expect(resource(run, types.neonIpAllowList, "neon-ip-allow-list").inputs).toMatchObject({ projectId: productionOutputs.neonProjectId, ips: [] });
+    expect(resourcesOf(run, types.flyIpAddress).filter((ip) => String(ip.inputs.type).startsWith("egress"))).toEqual([]);
+  });
 });
 
 describe("staging: seed 000 §4, the staging branch from main", () => {
@@ -422,6 +448,10 @@ describe("staging: seed 000 §4, the staging branch from main", () => {
     expect(resource(run, types.neonRole, "neon-owner").inputs).toMatchObject({ name: productionOutputs.neonOwnerRoleName, branchId: "br-staging-2", adopt: true });
     expect(resourcesOf(run, types.neonProject)).toEqual([]);
     expect(run.registrations.filter((registration) => registration.protect)).toEqual([]);
+  });
+
+  it("§4 IP allowlist: project-wide, so the branch stack writes none", () => {
+    expect(resourcesOf(runOf("staging"), types.neonIpAllowList)).toEqual([]);
   });
 });
 

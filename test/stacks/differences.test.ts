@@ -45,12 +45,14 @@ const expectedDifferences: [configKeys: string[], differences: string[]][] = [
     ],
   ],
   [
-    // Owner: the project and its main branch. Branch: a StackReference to the owner, the branch, its own owner
+    // Owner: the project, its main branch and its IP allowlist. Branch: a StackReference to the owner, the branch, its own owner
     // password, and the databases and roles the branch copied from main are adopted rather than created.
     ["neon.ownsProject", "productionStack"],
     [
       "pulumi-nodejs:dynamic/neon:Project::neon-project",
       "pulumi-nodejs:dynamic/neon:Branch::neon-main",
+      // The IP allowlist is project-wide: only the owner writes it.
+      "pulumi-nodejs:dynamic/neon:IpAllowList::neon-ip-allow-list",
       "pulumi:pulumi:StackReference::organization/platform/production",
       "pulumi-nodejs:dynamic/neon:Branch::neon-branch",
       "pulumi-nodejs:dynamic/neon:Role::neon-owner",

@@ -348,6 +348,8 @@ export const types = {
   flyDeployToken: dynamic("fly", "DeployToken"),
   flyMachineExec: dynamic("fly", "MachineExec"),
   neonProject: dynamic("neon", "Project"),
+  neonIpAllowList: dynamic("neon", "IpAllowList"),
+  flyIpAddress: dynamic("fly", "IpAddress"),
   neonBranch: dynamic("neon", "Branch"),
   neonEndpoint: dynamic("neon", "Endpoint"),
   neonDatabase: dynamic("neon", "Database"),
