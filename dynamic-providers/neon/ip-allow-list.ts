@@ -18,9 +18,10 @@ export interface IpAllowListOutputs extends IpAllowListInputs {
   protectedBranchesOnly: boolean;
 }
 
-/** The same addresses in any order: the order means nothing to Neon, so it is no change. */
+/** The same addresses in any order: the order means nothing to Neon, so it is no change. A list not known yet (preview) differs. */
 function sameIps(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  const sorted = (list: readonly string[] | undefined): string => [...(list ?? [])].sort().join(",");
+  if (!Array.isArray(a) || !Array.isArray(b)) return false;
+  const sorted = (list: readonly string[]): string => [...list].sort().join(",");
   return sorted(a) === sorted(b);
 }
 
