@@ -92,9 +92,11 @@ describe("committed stack files", () => {
         "docs.enabled",
         "environment",
         "github.environment",
+        "neon.allowFlyEgress",
         "neon.branchName",
         "neon.ownsProject",
         "neon.protected",
+        "neon.protectedBranchesOnly",
         "productionStack",
         "worker.appName",
       ].sort(),
@@ -112,9 +114,11 @@ describe("committed stack files", () => {
         "environment.name",
         "environment.productionStack",
         "github.environment",
+        "neon.allowFlyEgress",
         "neon.branchName",
         "neon.ownsProject",
         "neon.protected",
+        "neon.protectedBranchesOnly",
         "worker.appName",
         "worker.image",
       ].sort(),
@@ -321,7 +325,9 @@ describe.each<Case>([
 
 describe("the IP allowlist (seed 000 §4)", () => {
   it("takes no Fly egress addresses unless asked, and takes them in the owning stack", () => {
-    expect(parseConfig(raw(production())).neon).toMatchObject({ allowedIps: [], allowFlyEgress: false, protectedBranchesOnly: false });
+    expect(parseConfig(raw(stackValues("staging"))).neon).toMatchObject({ allowedIps: [], allowFlyEgress: false, protectedBranchesOnly: false });
+    // The committed production stack feeds the apps' egress IPs to the allowlist, for main only (seed 000 §4).
+    expect(parseConfig(raw(production())).neon).toMatchObject({ allowedIps: [], allowFlyEgress: true, protectedBranchesOnly: true });
     const owner = parseConfig(raw(merge(production(), { neon: { allowFlyEgress: true, allowedIps: ["203.0.113.7"], protectedBranchesOnly: true } })));
     expect(owner.neon).toMatchObject({ allowedIps: ["203.0.113.7"], allowFlyEgress: true, protectedBranchesOnly: true });
   });

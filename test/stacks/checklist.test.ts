@@ -394,7 +394,8 @@ describe("production: seed 000 §4, the project", () => {
   });
 
   it("§4 IP allowlist: Fly egress IPs of the fra region + configured IPs, reject unlisted", async () => {
-    const run = await runStack("production", { neon: { allowFlyEgress: true, allowedIps: ["203.0.113.7"] } });
+    // The committed production stack turns the egress feed on; a development IP is what a user adds.
+    const run = await runStack("production", { neon: { allowedIps: ["203.0.113.7"] } });
     const egress = resourcesOf(run, types.flyIpAddress).filter((ip) => String(ip.inputs.type).startsWith("egress"));
     expect(egress.map((ip) => [ip.name, ip.inputs.type, ip.inputs.region])).toEqual([
       ["worker-ip-egress_v4", "egress_v4", "fra"],
@@ -405,15 +406,16 @@ describe("production: seed 000 §4, the project", () => {
     expect(list.inputs).toEqual({
       projectId: productionOutputs.neonProjectId,
       ips: ["203.0.113.7", egressIpOf("worker-ip-egress_v4"), egressIpOf("dashboard-fly-ip-egress_v4")],
-      protectedBranchesOnly: false,
+      // Applied to protected branches (main) only, so the staging branch's apps still connect.
+      protectedBranchesOnly: true,
     });
     for (const name of ["worker-ip-egress_v4", "dashboard-fly-ip-egress_v4"]) expect(dependsOn(list, name)).toBe(true);
     const project = resource(run, types.neonProject, "neon-project").inputs;
     expect([project.allowedIps, project.protectedBranchesOnly]).toEqual([undefined, undefined]);
   });
 
-  it("§4 IP allowlist without Fly egress: the configured IPs only, and no egress address is allocated", () => {
-    const run = runOf("production");
+  it("§4 IP allowlist without Fly egress: the configured IPs only, and no egress address is allocated", async () => {
+    const run = await runStack("production", { neon: { allowFlyEgress: false } });
     expect(resource(run, types.neonIpAllowList, "neon-ip-allow-list").inputs).toMatchObject({ projectId: productionOutputs.neonProjectId, ips: [] });
     expect(resourcesOf(run, types.flyIpAddress).filter((ip) => String(ip.inputs.type).startsWith("egress"))).toEqual([]);
   });

@@ -62,6 +62,11 @@ const expectedDifferences: [configKeys: string[], differences: string[]][] = [
     ],
   ],
   [["neon.protected"], ["pulumi-nodejs:dynamic/neon:Database::neon-naluma_content (protect)"]],
+  [
+    // Production feeds its apps' Fly egress IPs to the allowlist (whose protectedBranchesOnly only it writes).
+    ["neon.allowFlyEgress", "neon.protectedBranchesOnly"],
+    ["pulumi-nodejs:dynamic/fly:IpAddress::worker-ip-egress_v4", "pulumi-nodejs:dynamic/fly:IpAddress::dashboard-fly-ip-egress_v4"],
+  ],
 ];
 
 function rename(text: string): string {
