@@ -74,7 +74,8 @@ export class DocsSite extends pulumi.ComponentResource {
   /** An account-owned token (it outlives whoever ran `pulumi up`) with "Pages Write" on this account and nothing else. */
   private createDeployToken(name: string, args: DocsSiteArgs, projectName: pulumi.Input<string>): cloudflare.AccountToken {
     const groups = cloudflare.getAccountApiTokenPermissionGroupsListOutput(
-      { accountId: args.accountId, name: encodeURIComponent(pagesWritePermissionGroup) },
+      // The plain name: the provider's SDK URL-encodes query values itself, so a pre-encoded one arrives as `Pages%20Write`.
+      { accountId: args.accountId, name: pagesWritePermissionGroup },
       { parent: this },
     );
     const pagesWrite = groups.results.apply((results) => permissionGroupId(results, pagesWritePermissionGroup, `docs site '${name}'`));
