@@ -212,13 +212,18 @@ const dashboard = new DashboardApp("dashboard", {
 
 // Seed 000 §4 "IP Allow": project-wide, so only the owning stack writes it; after the apps, whose egress IPs it
 // lists while their secrets come from the project. Any entry makes Neon reject unlisted IPs; none allows all.
+// It waits for the whole NeonProject too: its postgres roles and grants connect from wherever `pulumi up` runs.
 if (config.neon.ownsProject) {
   const flyEgressIps = config.neon.allowFlyEgress ? [worker.egressIps, dashboard.egressIps] : [];
-  new IpAllowList("neon-ip-allow-list", {
-    projectId: neon.projectId,
-    ips: pulumi.all(flyEgressIps).apply((perApp) => [...config.neon.allowedIps, ...perApp.flat()]),
-    protectedBranchesOnly: config.neon.protectedBranchesOnly,
-  });
+  new IpAllowList(
+    "neon-ip-allow-list",
+    {
+      projectId: neon.projectId,
+      ips: pulumi.all(flyEgressIps).apply((perApp) => [...config.neon.allowedIps, ...perApp.flat()]),
+      protectedBranchesOnly: config.neon.protectedBranchesOnly,
+    },
+    { dependsOn: [neon, worker, dashboard] },
+  );
 }
 
 // CI: one GitHub Actions environment per stack, so staging's and production's tokens never overwrite each other.

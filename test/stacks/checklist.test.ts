@@ -410,6 +410,17 @@ describe("production: seed 000 §4, the project", () => {
       protectedBranchesOnly: true,
     });
     for (const name of ["worker-ip-egress_v4", "dashboard-fly-ip-egress_v4"]) expect(dependsOn(list, name)).toBe(true);
+    // The postgres resources connect from wherever `pulumi up` runs, which the list does not name: they must be
+    // done before it rejects unlisted IPs, and so must the apps, as the list is written after them.
+    const before = [
+      ...resourcesOf(run, types.postgresRole),
+      ...resourcesOf(run, types.postgresGrant),
+      ...resourcesOf(run, types.postgresLockdown),
+      ...resourcesOf(run, types.flyMachine),
+    ];
+    expect(before.length).toBeGreaterThan(0);
+    const missing = before.filter((first) => !list.dependencies.some((urn) => urn.endsWith(`$${first.type}::${first.name}`))).map((first) => `${first.type} ${first.name}`);
+    expect(missing).toEqual([]);
     const project = resource(run, types.neonProject, "neon-project").inputs;
     expect([project.allowedIps, project.protectedBranchesOnly]).toEqual([undefined, undefined]);
   });
