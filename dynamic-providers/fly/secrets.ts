@@ -37,7 +37,9 @@ async function redacting<T>(values: readonly string[], fn: () => Promise<T>): Pr
     return await fn();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const clean = [...values]
+    // Each value as sent and as it reads inside a JSON body an API quotes back (quotes, backslashes, newlines escaped).
+    const clean = values
+      .flatMap((value) => [value, JSON.stringify(value).slice(1, -1)])
       .filter((value) => value.length > 0)
       .sort((a, b) => b.length - a.length)
       .reduce((text, value) => text.split(value).join("[secret]"), message);

@@ -206,4 +206,34 @@ describe("secrets faults", () => {
       await new Promise<void>((resolve) => echo.close(() => resolve()));
     }
   });
+
+  it("keeps values with quotes, backslashes or newlines out of an echoed (JSON-escaped) request", async () => {
+    const pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
+    const quoted = 'pa"ss\\word-very-secret';
+    const echo = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: `invalid request ${Buffer.concat(chunks).toString("utf8")}` }));
+      });
+    });
+    await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve));
+    process.env.FLY_API_URL = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+    try {
+      const error = await create({ appName, values: { TLS_KEY: pem, DB_PASSWORD: quoted } }).then(
+        () => undefined,
+        (thrown: unknown) => thrown as Error,
+      );
+      expect(error).toBeInstanceOf(Error);
+      const text = error?.message ?? "";
+      expect(text).toContain("failed with 400: invalid request");
+      for (const secret of ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "ss\\\\word-very-secret", "very-secret"]) {
+        expect(text.includes(secret), "a secret leaked into the error").toBe(false);
+      }
+    } finally {
+      process.env.FLY_API_URL = emu.url;
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
+  });
 });
