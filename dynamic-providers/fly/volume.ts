@@ -136,7 +136,9 @@ export const volumeProvider = dynamicProvider<VolumeInputs, VolumeOutputs>({
       }
       if (found.length === 1) {
         const existing = found[0];
-        const outs = await applyChanges(api, outputs(inputs, existing, true), inputs, existing.id ?? "");
+        // The live settings, not the declared ones, are what applyChanges compares against.
+        const current: VolumeOutputs = { ...outputs(inputs, existing, true), autoBackupEnabled: existing.auto_backup_enabled };
+        const outs = await applyChanges(api, current, inputs, existing.id ?? "");
         return { id: outs.volumeId, outs };
       }
     }

@@ -121,6 +121,16 @@ describe("volume lifecycle", () => {
     await expect(provider.create(await checked({ ...data, adopt: true }))).rejects.toThrow(/adopt found 2 volumes/);
   });
 
+  it("adopting applies the declared autoBackupEnabled to the volume", async () => {
+    const existing = await fly("POST", `/v1/apps/${appName}/volumes`, { name: "prefect_data", region: "ewr", size_gb: 1 });
+    expect(liveVolume(String(existing.id))?.autoBackupEnabled).toBe(true);
+    emu.resetCalls();
+    const outs = (await provider.create(await checked({ ...data, adopt: true, autoBackupEnabled: false }))).outs as VolumeOutputs;
+    expect(outs.volumeId).toBe(existing.id);
+    expect(calls("Volumes_update")[0]?.requestBody).toEqual({ auto_backup_enabled: false });
+    expect(liveVolume(outs.volumeId)?.autoBackupEnabled).toBe(false);
+  });
+
   it("waits while the volume is still bound after its machine is destroyed", async () => {
     const volume = await create(data);
     const machine = await mountedBy(volume.volumeId);
