@@ -312,6 +312,9 @@ describe.each<Case>([
   ["a bad environment", { environment: "prod" }, "platform:environment", "must be one of production, staging, preview"],
   ["a staging reset on the project's own branch", { neon: { resetFromParent: "2026-11-23" } }, "platform:neon.resetFromParent", "only applies to a branch stack"],
   ["Fly egress addresses in a branch stack's allowlist", { neon: { ownsProject: false, branchName: "staging", allowFlyEgress: true } }, "platform:neon.allowFlyEgress", "only applies to the stack that owns the project"],
+  ["an allowed IP with an impossible prefix", { neon: { allowedIps: ["203.0.113.7", "203.0.113.0/99"] } }, "platform:neon.allowedIps[1]", "an IP address, a CIDR"],
+  ["an allowed IP that is no address", { neon: { allowedIps: ["::::"] } }, "platform:neon.allowedIps[0]", "an IP address, a CIDR"],
+  ["an allowed range across address families", { neon: { allowedIps: ["203.0.113.1-2001:db8::1"] } }, "platform:neon.allowedIps[0]", "an IP address, a CIDR"],
   ["an allowFlyEgress that is not a flag", { neon: { allowFlyEgress: "yes" } }, "platform:neon.allowFlyEgress", "must be true or false"],
 ])("%s is refused", (_label, change, key, rule) => {
   it("with a message naming the key, the rule and the fix", () => {
@@ -324,6 +327,11 @@ describe.each<Case>([
 });
 
 describe("the IP allowlist (seed 000 §4)", () => {
+  it("takes addresses, CIDRs and ranges of either family", () => {
+    const allowedIps = ["203.0.113.7", "198.51.100.0/24", "192.0.2.1-192.0.2.9", "2001:db8::/32", "2001:db8::1"];
+    expect(parseConfig(raw(merge(production(), { neon: { allowedIps } }))).neon.allowedIps).toEqual(allowedIps);
+  });
+
   it("takes no Fly egress addresses unless asked, and takes them in the owning stack", () => {
     expect(parseConfig(raw(stackValues("staging"))).neon).toMatchObject({ allowedIps: [], allowFlyEgress: false, protectedBranchesOnly: false });
     // The committed production stack feeds the apps' egress IPs to the allowlist, for main only (seed 000 §4).
