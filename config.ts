@@ -603,10 +603,17 @@ function readApp(read: Reader, path: string, raw: Record<string, unknown>, defau
   return app;
 }
 
+/** fly.toml's auto_stop_machines also takes a boolean (seed 004 writes `false`): true is "stop", false is "off". */
+function autostopOf(value: unknown): unknown {
+  if (value === true || value === "true") return "stop";
+  if (value === false || value === "false") return "off";
+  return value;
+}
+
 function readService(read: Reader, path: string, raw: Record<string, unknown>, defaults: HttpServiceConfig): HttpServiceConfig {
   return {
     internalPort: read.number(`${path}.internalPort`, raw.internalPort, defaults.internalPort, { min: 1, max: 65535 }),
-    autostop: read.oneOf<Autostop>(`${path}.autostop`, raw.autostop, ["off", "stop", "suspend"], defaults.autostop),
+    autostop: read.oneOf<Autostop>(`${path}.autostop`, autostopOf(raw.autostop), ["off", "stop", "suspend"], defaults.autostop),
     autostart: read.flag(`${path}.autostart`, raw.autostart, defaults.autostart),
     minMachinesRunning: read.number(`${path}.minMachinesRunning`, raw.minMachinesRunning, defaults.minMachinesRunning, { min: 0 }),
     forceHttps: read.flag(`${path}.forceHttps`, raw.forceHttps, defaults.forceHttps),

@@ -208,6 +208,17 @@ describe("defaults from the seeds", () => {
     expect(config.worker.env.PREFECT_API_URL).toBe("https://naluma-prefect.fly.dev/api");
   });
 
+  it.each([
+    [false, "off"],
+    ["false", "off"],
+    [true, "stop"],
+    ["true", "stop"],
+  ])("takes fly.toml's boolean auto_stop_machines = %j (seed 004 writes `false`) as autostop %s", (autostop, expected) => {
+    const config = parseConfig(raw(merge(production(), { prefect: { mode: "standalone", server: { autostop } }, dashboard: { autostop } })));
+    if (config.prefect.mode !== "standalone") throw new Error("expected standalone");
+    expect([config.prefect.server.autostop, config.dashboard.autostop]).toEqual([expected, expected]);
+  });
+
   it("takes seed 001's cron machine and release command", () => {
     const config = parseConfig(
       raw(
