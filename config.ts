@@ -905,8 +905,9 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   const hostname = read.text("dashboard.hostname", dashboardRaw.hostname, suffix === undefined ? undefined : `dashboard${suffix}.${cloudflare.domain}`);
   const domainValid = patterns.domain.test(cloudflare.domain);
   if (dashboardRaw.hostname !== undefined || domainValid) read.match("dashboard.hostname", hostname, patterns.domain, `a lowercase host name in cloudflare.domain (\`${cloudflare.domain}\`), e.g. \`dashboard.${cloudflare.domain}\``);
-  if (domainValid && hostname !== undefined && patterns.domain.test(hostname) && hostname !== cloudflare.domain && !hostname.endsWith(`.${cloudflare.domain}`)) {
-    problems.add("dashboard.hostname", `must be in the zone cloudflare.domain (\`${cloudflare.domain}\`), which Cloudflare Access protects`, hostname);
+  if (domainValid && hostname !== undefined && patterns.domain.test(hostname) && !hostname.endsWith(`.${cloudflare.domain}`)) {
+    // The dashboard is `<subdomain>.<domain>` (DashboardApp), so the apex is refused here rather than by index.ts.
+    problems.add("dashboard.hostname", `must be in the zone cloudflare.domain (\`${cloudflare.domain}\`), which Cloudflare Access protects: a subdomain of it, not the apex`, hostname);
   }
   const dashboard: DashboardConfig = { ...dashboardApp, ...dashboardService, hostname: hostname ?? "", access };
 

@@ -315,6 +315,7 @@ describe.each<Case>([
   ["a bad cron schedule", { worker: { cronMachines: [{ name: "cron", schedule: "every-minute", command: ["run"] }] } }, "platform:worker.cronMachines[0].schedule", "must be one of hourly, daily, weekly, monthly"],
   ["a bad process group name", { worker: { processes: { "Web App": {} } } }, "platform:worker.processes.Web App", "a Fly process group"],
   ["a malformed domain", { cloudflare: { domain: "naluma" } }, "platform:cloudflare.domain", "a lowercase domain name"],
+  ["a dashboard on the zone apex", { dashboard: { hostname: "naluma.space" } }, "platform:dashboard.hostname", "a subdomain of it, not the apex"],
   ["a dashboard outside the zone", { dashboard: { hostname: "dashboard.example.com" } }, "platform:dashboard.hostname", "must be in the zone"],
   ["a mistyped key", { worker: { gest: { cpus: 2 } } }, "platform:worker.gest", "is not a setting this program reads"],
   ["an unknown top-level key", { wroker: {} }, "platform:wroker", "is not a key this program reads"],
