@@ -16,10 +16,12 @@ export async function poll<T>(options: PollOptions<T>): Promise<T> {
   for (;;) {
     const value = await options.fn();
     if (options.predicate(value)) return value;
-    if (Date.now() + interval > deadline) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
       throw new Error(`timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for ${options.description}`);
     }
-    await sleep(interval);
+    // The last sleep is cut short so that one more check lands at the deadline instead of giving up early.
+    await sleep(Math.min(interval, remaining));
     interval = Math.min(interval * 2, 5_000);
   }
 }
