@@ -49,7 +49,8 @@ export async function withRetry<T>(
       if ("error" in outcome) throw outcome.error;
       return outcome.value;
     }
-    const delay = Math.min(decision.delayMs ?? backoffDelay(attemptNumber, policy), policy.maxDelayMs);
+    // A server's Retry-After is honoured in full (backoff is capped by maxDelayMs; the budget bounds both).
+    const delay = decision.delayMs ?? backoffDelay(attemptNumber, policy);
     if (Date.now() - started + delay > policy.budgetMs) {
       if ("error" in outcome) throw outcome.error;
       return outcome.value;

@@ -65,6 +65,24 @@ describe("withRetry", () => {
   });
 });
 
+describe("withRetry and Retry-After", () => {
+  it("waits the full Retry-After even when it is longer than the backoff cap", async () => {
+    let calls = 0;
+    const started: number[] = [];
+    const value = await withRetry(
+      async () => {
+        started.push(Date.now());
+        calls++;
+        return calls;
+      },
+      (outcome) => ("value" in outcome && outcome.value < 2 ? { retry: true, delayMs: 400, reason: "429" } : { retry: false }),
+      { ...fast, maxDelayMs: 50 },
+    );
+    expect(value).toBe(2);
+    expect(started[1] - started[0]).toBeGreaterThanOrEqual(390);
+  });
+});
+
 describe("backoffDelay", () => {
   it("grows exponentially with jitter between half and all of the ceiling, capped", () => {
     expect(backoffDelay(1, defaultRetryPolicy, () => 0)).toBe(125);
