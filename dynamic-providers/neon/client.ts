@@ -6,16 +6,20 @@ import { defaultRetryPolicy, isConnectionError, retryAfterMs, withRetry, type Re
 
 export type NeonApi = Api<unknown>;
 export const defaultNeonApiUrl = "https://console.neon.tech/api/v2";
+/** The longest one Neon API request may take before it fails as a connection error. */
+export const neonRequestTimeoutMs = 60_000;
 
 /**
  * The Neon API v2 client from @neondatabase/api-client. The key and base URL are read here, at call time,
  * from NEON_API_KEY and NEON_API_URL, so nothing secret is captured when Pulumi serializes a provider.
  */
-export function neonApi(): NeonApi {
+export function neonApi(options: { timeoutMs?: number } = {}): NeonApi {
   const { createApiClient } = require("@neondatabase/api-client") as typeof import("@neondatabase/api-client");
   return createApiClient({
     apiKey: requireEnv("NEON_API_KEY", "set it to a Neon API key (Neon Console > Account settings > API keys) before `pulumi up`"),
     baseURL: envOr("NEON_API_URL", defaultNeonApiUrl).replace(/\/+$/, ""),
+    // axios waits forever by default: a stalled connection would hang `pulumi up` with no error.
+    timeout: options.timeoutMs ?? neonRequestTimeoutMs,
   });
 }
 
