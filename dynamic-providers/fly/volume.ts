@@ -67,6 +67,11 @@ function volumePath(appName: string, volumeId: string): { app_name: string; volu
   return { app_name: appName, volume_id: volumeId };
 }
 
+/** A volume being destroyed (`fly volumes destroy` leaves it visible as pending_destroy for a while) is gone. */
+function isGone(volume: FlyVolume): boolean {
+  return ["destroyed", "destroying", "pending_destroy"].includes(volume.state ?? "");
+}
+
 /** The live volumes of this name in this region (names are not unique, so there may be several). */
 async function findVolumes(api: FlyApi, inputs: VolumeInputs): Promise<FlyVolume[]> {
   const found: FlyVolume[] = [];
@@ -77,7 +82,7 @@ async function findVolumes(api: FlyApi, inputs: VolumeInputs): Promise<FlyVolume
     });
     found.push(
       ...(data ?? []).filter(
-        (volume) => volume.name === inputs.name && volume.region === inputs.region && !["destroyed", "destroying", "pending_destroy"].includes(volume.state ?? ""),
+        (volume) => volume.name === inputs.name && volume.region === inputs.region && !isGone(volume),
       ),
     );
     cursor = response.headers.get("fly-next-cursor") ?? undefined;
@@ -164,7 +169,7 @@ export const volumeProvider = dynamicProvider<VolumeInputs, VolumeOutputs>({
     const volume = await ignoreNotFound(() =>
       body(flyApi().GET("/v1/apps/{app_name}/volumes/{volume_id}", { params: { path: volumePath(appName, id) } })),
     );
-    if (!volume || volume.state === "destroyed") return { id: "" };
+    if (!volume || isGone(volume)) return { id: "" };
     const live: VolumeInputs = {
       ...known,
       appName,

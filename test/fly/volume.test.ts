@@ -101,6 +101,16 @@ describe("volume lifecycle", () => {
     expect((await provider.read(outs.volumeId, updated)).id).toBe("");
   });
 
+  it("refresh reports a volume destroyed by hand (pending_destroy) as gone, as create's lookup does", async () => {
+    const outs = await create(data);
+    const live = liveVolume(outs.volumeId);
+    if (!live) throw new Error("no volume in the emulator");
+    // `fly volumes destroy`: the API keeps answering for the volume, in state pending_destroy, for a while.
+    (live as { state: string }).state = "pending_destroy";
+    expect((await provider.read(outs.volumeId, outs)).id).toBe("");
+    live.state = "created";
+  });
+
   it("a second apply without changes writes nothing", async () => {
     const outs = await create(data);
     emu.resetCalls();
