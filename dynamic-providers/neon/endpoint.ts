@@ -47,8 +47,9 @@ export function poolerHostOf(host: string): string {
 
 function checkComputeUnits(problems: Failures, field: string, value: unknown): boolean {
   if (value === undefined || isUnknown(value)) return false;
-  const valid = typeof value === "number" && (value === 0.25 || Number.isInteger(value)) && value >= 0.25 && value <= 16;
-  if (!valid) problems.add(field, "must be 0.25 or a whole number of compute units from 1 to 16", value);
+  // Neon's compute sizes are 0.25, 0.5 and whole numbers of CU (neon.com/docs/connect/connection-pooling).
+  const valid = typeof value === "number" && (value === 0.25 || value === 0.5 || Number.isInteger(value)) && value >= 0.25 && value <= 16;
+  if (!valid) problems.add(field, "must be 0.25, 0.5 or a whole number of compute units from 1 to 16", value);
   return valid;
 }
 
@@ -219,7 +220,7 @@ export interface EndpointArgs {
   branchId: pulumi.Input<string>;
   /** `read_write` or `read_only`; a branch has at most one `read_write`. Changing it replaces the endpoint. @default `"read_write"` */
   type?: pulumi.Input<EndpointKind>;
-  /** Autoscaling minimum: 0.25 or a whole number of CU up to 16. @default the project's default (Neon: 0.25) */
+  /** Autoscaling minimum: 0.25, 0.5 or a whole number of CU up to 16. @default the project's default (Neon: 0.25) */
   minCu?: pulumi.Input<number>;
   /** Autoscaling maximum: at least `minCu` and at most 8 CU above it. @default the project's default */
   maxCu?: pulumi.Input<number>;

@@ -56,6 +56,9 @@ describe("check", () => {
     const result = await provider.check({} as EndpointInputs, { projectId: "p-1", branchId: "br-1", minCu: 0.25, maxCu: 8.25 - 0.25, suspendTimeoutSeconds: -1 });
     expect(result.failures).toEqual([]);
     expect(result.inputs).toMatchObject({ type: "read_write" });
+    // Neon's compute sizes: 0.25, 0.5 and whole numbers of CU (neon.com/docs/connect/connection-pooling).
+    expect((await provider.check({} as EndpointInputs, { projectId: "p", branchId: "b", minCu: 0.5, maxCu: 2 })).failures).toEqual([]);
+    expect((await provider.check({} as EndpointInputs, { projectId: "p", branchId: "b", minCu: 0.25, maxCu: 0.5 })).failures).toEqual([]);
     for (const suspendTimeoutSeconds of [0, 60, 604_800]) {
       expect((await provider.check({} as EndpointInputs, { projectId: "p", branchId: "b", suspendTimeoutSeconds })).failures).toEqual([]);
     }

@@ -163,10 +163,10 @@ async function sql<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** CU values are 0.25 or whole numbers, max − min ≤ 8, max ≤ 16 [BEHAVIOUR-NOTES: Compute size]. */
+/** CU values are 0.25, 0.5 or whole numbers (neon.com/docs/connect/connection-pooling), max − min ≤ 8, max ≤ 16 [BEHAVIOUR-NOTES: Compute size]. */
 function checkCompute(min: number, max: number, suspend: number): void {
   for (const cu of [min, max]) {
-    if (cu !== 0.25 && !Number.isInteger(cu)) throw new ApiError(400, `compute units must be 0.25 or a whole number, got ${cu}`);
+    if (cu !== 0.25 && cu !== 0.5 && !Number.isInteger(cu)) throw new ApiError(400, `compute units must be 0.25, 0.5 or a whole number, got ${cu}`);
   }
   if (min > max) throw new ApiError(400, "autoscaling_limit_min_cu must not exceed autoscaling_limit_max_cu");
   if (max > 16) throw new ApiError(400, "autoscaling_limit_max_cu must not exceed 16");
