@@ -13,6 +13,7 @@ import { appNamePattern } from "./dynamic-providers/fly/app";
 import { checkGuest, checkHealthCheck, machineNamePattern, processGroupPattern } from "./dynamic-providers/fly/machine-check";
 import type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule } from "./dynamic-providers/fly/machine-types";
 import { isAllowedIpEntry, neonRegions, projectDefaults } from "./dynamic-providers/neon/project";
+import { computeUnitsRule, isComputeUnits, isSuspendTimeout, suspendTimeoutRule } from "./dynamic-providers/neon/endpoint";
 
 export type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule };
 
@@ -722,13 +723,11 @@ function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, e
   // The same rules as the neon:Endpoint provider, so a config that parses also passes its check().
   const { minCu, maxCu, suspendTimeoutSeconds } = neon.compute;
   for (const [field, cu] of [["minCu", minCu], ["maxCu", maxCu]] as const) {
-    if (!(cu === 0.25 || (Number.isInteger(cu) && cu >= 1 && cu <= 16))) read.problems.add(`neon.compute.${field}`, "must be 0.25 or a whole number of compute units from 1 to 16", cu);
+    if (!isComputeUnits(cu)) read.problems.add(`neon.compute.${field}`, computeUnitsRule, cu);
   }
   if (maxCu < minCu) read.problems.add("neon.compute.maxCu", `must be at least neon.compute.minCu (${minCu})`, maxCu);
   else if (maxCu - minCu > 8) read.problems.add("neon.compute.maxCu", `must be at most 8 compute units above neon.compute.minCu (${minCu})`, maxCu);
-  if (!(suspendTimeoutSeconds === 0 || suspendTimeoutSeconds === -1 || (suspendTimeoutSeconds >= 60 && suspendTimeoutSeconds <= 604_800))) {
-    read.problems.add("neon.compute.suspendTimeoutSeconds", "must be 0 (Neon's default), -1 (never suspend) or 60..604800 seconds", suspendTimeoutSeconds);
-  }
+  if (!isSuspendTimeout(suspendTimeoutSeconds)) read.problems.add("neon.compute.suspendTimeoutSeconds", suspendTimeoutRule, suspendTimeoutSeconds);
   return neon;
 }
 

@@ -311,7 +311,7 @@ describe.each<Case>([
   ["a bad GitHub repository", { github: { repository: "content-pipeline" } }, "platform:github.repository", "as `owner/name`"],
   ["an unknown Neon region", { neon: { regionId: "eu-central-1" } }, "platform:neon.regionId", "must be one of aws-us-east-1"],
   ["an unsupported Postgres version", { neon: { pgVersion: 12 } }, "platform:neon.pgVersion", "must be between 14 and 18"],
-  ["a compute size Neon does not offer", { neon: { compute: { minCu: 0.3 } } }, "platform:neon.compute.minCu", "0.25 or a whole number"],
+  ["a compute size Neon does not offer", { neon: { compute: { minCu: 0.3 } } }, "platform:neon.compute.minCu", "0.25, 0.5 or a whole number"],
   ["a bad cron schedule", { worker: { cronMachines: [{ name: "cron", schedule: "every-minute", command: ["run"] }] } }, "platform:worker.cronMachines[0].schedule", "must be one of hourly, daily, weekly, monthly"],
   ["a bad process group name", { worker: { processes: { "Web App": {} } } }, "platform:worker.processes.Web App", "a Fly process group"],
   ["a malformed domain", { cloudflare: { domain: "naluma" } }, "platform:cloudflare.domain", "a lowercase domain name"],
@@ -350,6 +350,13 @@ describe("the IP allowlist (seed 000 §4)", () => {
     expect(parseConfig(raw(production())).neon).toMatchObject({ allowedIps: [], allowFlyEgress: true, protectedBranchesOnly: true });
     const owner = parseConfig(raw(merge(production(), { neon: { allowFlyEgress: true, allowedIps: ["203.0.113.7"], protectedBranchesOnly: true } })));
     expect(owner.neon).toMatchObject({ allowedIps: ["203.0.113.7"], allowFlyEgress: true, protectedBranchesOnly: true });
+  });
+});
+
+describe("Neon compute sizes", () => {
+  it("accepts every size the neon:Endpoint provider accepts (0.25, 0.5, whole CU)", () => {
+    const parsed = parseConfig(raw(merge(production(), { neon: { compute: { minCu: 0.5, maxCu: 4 } } })));
+    expect(parsed.neon.compute).toMatchObject({ minCu: 0.5, maxCu: 4 });
   });
 });
 

@@ -45,18 +45,28 @@ export function poolerHostOf(host: string): string {
   return dot < 0 ? `${host}-pooler` : `${host.slice(0, dot)}-pooler${host.slice(dot)}`;
 }
 
+/** Neon's compute sizes are 0.25, 0.5 and whole numbers of CU up to 16 (neon.com/docs/connect/connection-pooling). */
+export function isComputeUnits(value: unknown): value is number {
+  return typeof value === "number" && (value === 0.25 || value === 0.5 || Number.isInteger(value)) && value >= 0.25 && value <= 16;
+}
+export const computeUnitsRule = "must be 0.25, 0.5 or a whole number of compute units from 1 to 16";
+
+/** suspend_timeout_seconds: 0 = Neon's default (300), -1 = never, else 60..604800. */
+export function isSuspendTimeout(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && (value === 0 || value === -1 || (value >= 60 && value <= 604_800));
+}
+export const suspendTimeoutRule = "must be 0 (Neon's default), -1 (never suspend) or 60..604800 seconds";
+
 function checkComputeUnits(problems: Failures, field: string, value: unknown): boolean {
   if (value === undefined || isUnknown(value)) return false;
-  // Neon's compute sizes are 0.25, 0.5 and whole numbers of CU (neon.com/docs/connect/connection-pooling).
-  const valid = typeof value === "number" && (value === 0.25 || value === 0.5 || Number.isInteger(value)) && value >= 0.25 && value <= 16;
-  if (!valid) problems.add(field, "must be 0.25, 0.5 or a whole number of compute units from 1 to 16", value);
+  const valid = isComputeUnits(value);
+  if (!valid) problems.add(field, computeUnitsRule, value);
   return valid;
 }
 
 function checkSuspend(problems: Failures, value: unknown): void {
   if (value === undefined || isUnknown(value)) return;
-  const valid = typeof value === "number" && Number.isInteger(value) && (value === 0 || value === -1 || (value >= 60 && value <= 604_800));
-  if (!valid) problems.add("suspendTimeoutSeconds", "must be 0 (Neon's default), -1 (never suspend) or 60..604800 seconds", value);
+  if (!isSuspendTimeout(value)) problems.add("suspendTimeoutSeconds", suspendTimeoutRule, value);
 }
 
 function outputs(inputs: EndpointInputs, endpoint: NeonEndpoint, adopted: boolean): EndpointOutputs {
