@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
+import { retryingFetch } from "../core/http";
+import { poll } from "../core/poll";
 import { dynamicProvider } from "../core/provider";
 import { body, flyApi, ignoreNotFound, isStatus, waitForApp, type Schemas } from "./client";
 
@@ -63,8 +65,10 @@ export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
       }
     }
     try {
+      // The idempotency key makes a repeat of this create safe, so a 5xx or a dropped connection is retried.
       await api.POST("/v1/apps", {
         body: { name: inputs.name, org_slug: inputs.orgSlug, network: inputs.network, idempotency_key: `pulumi-${inputs.name}-${Date.now()}` },
+        fetch: retryingFetch({ idempotent: true }),
       });
     } catch (error) {
       if (isStatus(error, 409, 422) && !inputs.adopt) {
@@ -98,9 +102,20 @@ export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
     return { outs: outputs(news, app, olds.adopted ?? false) };
   },
 
+  /**
+   * App delete is asynchronous (202): wait until the name is free, so a replacement (deleteBeforeReplace)
+   * can create the app of the same name right after.
+   */
   async delete(id) {
     const api = flyApi();
     await ignoreNotFound(() => api.DELETE("/v1/apps/{app_name}", { params: { path: { app_name: id } } }));
+    await poll({
+      description: `fly app '${id}' to be deleted`,
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      fn: () => ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: id } } }))),
+      predicate: (app) => app === undefined,
+    });
   },
 });
 

@@ -106,6 +106,23 @@ describe("app lifecycle", () => {
     expect(calls("Apps_delete").map((call) => call.status)).toEqual([202, 404]);
   });
 
+  it("delete waits until the app is really gone (DELETE answers 202; deletion is asynchronous)", async () => {
+    const outs = await create();
+    emu.faults.appDeleteDelay(400);
+    try {
+      emu.resetCalls();
+      await provider.delete(name, outs);
+      expect(emu.state.apps.has(name)).toBe(false);
+      const shows = calls("Apps_show").map((call) => call.status);
+      expect(shows.length).toBeGreaterThan(1);
+      expect(shows.at(-1)).toBe(404);
+      // The name is free again, so a replacement (deleteBeforeReplace) can create it at once.
+      await create();
+    } finally {
+      emu.faults.appDeleteDelay(0);
+    }
+  });
+
   it("adopts an app made by hand without creating one, and keeps adopted on update", async () => {
     await fly("POST", "/v1/apps", { name, org_slug: "personal" });
     emu.resetCalls();
@@ -133,6 +150,16 @@ describe("app faults", () => {
     await create();
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(calls("Apps_create").map((call) => call.status)).toEqual([429, 201]);
+  });
+
+  it("repeats a create that failed with a 500: the idempotency key makes it safe", async () => {
+    emu.faults.failNext("Apps_create", 1, { kind: "status", status: 500 });
+    await create();
+    const creates = calls("Apps_create");
+    expect(creates.map((call) => call.status)).toEqual([500, 201]);
+    const keys = creates.map((call) => (call.requestBody as { idempotency_key?: string }).idempotency_key);
+    expect(keys[0]).toMatch(/^pulumi-naluma-content-/);
+    expect(keys[1]).toBe(keys[0]);
   });
 
   it("retries a 500 and a dropped connection on the GET", async () => {

@@ -17,6 +17,8 @@ export interface FaultControls {
   holdLease(appName: string, machineId: string, ms: number): void;
   /** Volumes stay attached for `ms` after their machine is destroyed. */
   volumeDetachDelay(ms: number): void;
+  /** Deleted apps stay visible (and their name taken) for `ms` after DELETE answers 202, as app deletion is asynchronous. */
+  appDeleteDelay(ms: number): void;
   /**
    * Run-once machines of this app (auto_destroy, no services, no schedule: a release command) exit with
    * `code` from now on; 0 (the default) is a success.
@@ -44,6 +46,7 @@ export class Faults implements FaultControls {
   notReady: { ms: number; status: 401 | 404 } = { ms: 0, status: 404 };
   readonly failingHealthChecks = new Set<string>();
   detachDelayMs = 0;
+  appDeleteDelayMs = 0;
   readonly exitCodes = new Map<string, number>();
   private readonly execResults = new Map<string, { result: ExecResult; remaining: number }>();
 
@@ -85,6 +88,10 @@ export class Faults implements FaultControls {
 
   volumeDetachDelay(ms: number): void {
     this.detachDelayMs = ms;
+  }
+
+  appDeleteDelay(ms: number): void {
+    this.appDeleteDelayMs = ms;
   }
 
   exitCode(appName: string, code: number): void {

@@ -63,8 +63,12 @@ const list: Handler = (ctx) => {
 
 const destroy: Handler = (ctx) => {
   const app = appOf(ctx);
-  for (const hostname of app.certificates.keys()) ctx.store.hostnames.delete(hostname);
-  ctx.store.apps.delete(app.name);
+  // 202: the app goes away asynchronously (after the appDeleteDelay fault, if one is set).
+  ctx.store.later(ctx.faults.appDeleteDelayMs, () => {
+    if (ctx.store.apps.get(app.name) !== app) return;
+    for (const hostname of app.certificates.keys()) ctx.store.hostnames.delete(hostname);
+    ctx.store.apps.delete(app.name);
+  });
   return { status: 202 };
 };
 
