@@ -8,21 +8,12 @@ import { detachVolumesOf, machineRoutes } from "./routes/machines";
 import { networkRoutes } from "./routes/network";
 import { volumeRoutes } from "./routes/volumes";
 import { Store, type FlyState } from "./state";
+import type { RecordedCall } from "../recorded-call";
 
 export type { ExecResult, Fault, FaultControls } from "./faults";
 export type { FlyState, AppRecord, MachineRecord, VolumeRecord, SecretRecord, IpRecord, CertificateRecord, LeaseRecord, MachineState } from "./state";
 
-export interface RecordedCall {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  /** "" when no operation of the spec matches. */
-  operationId: string;
-  /** 0 when the connection was dropped without an answer. */
-  status: number;
-  requestBody: unknown;
-  responseBody: unknown;
-}
+export type { RecordedCall } from "../recorded-call";
 
 export interface FlyEmulator {
   /** e.g. http://127.0.0.1:43125; clients append /v1/... */

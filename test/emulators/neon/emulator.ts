@@ -18,20 +18,11 @@ import {
   type OperationStatus,
 } from "./model";
 import { ApiError, handlers, teardownProject, type EmulatorCore, type Reply } from "./routes";
+import type { RecordedCall } from "../recorded-call";
 
 export const API_PREFIX = "/api/v2";
 
-export interface RecordedCall {
-  method: string;
-  /** Path below the base URL, e.g. `/projects/abc/branches`. */
-  path: string;
-  query: Record<string, string>;
-  operationId: string;
-  /** 0 when a `drop` fault closed the connection without an answer. */
-  status: number;
-  requestBody: unknown;
-  responseBody: unknown;
-}
+export type { RecordedCall } from "../recorded-call";
 
 export type Fault = { kind: "status"; status: 423 | 429 | 500 | 503 } | { kind: "drop" };
 
