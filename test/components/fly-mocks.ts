@@ -34,19 +34,37 @@ const secretSignature = "1b47061264138c4ac30d75fd1eb44270";
 
 export const flyType = (name: string): string => `pulumi-nodejs:dynamic/fly:${name}`;
 
-/** Fly-shaped outputs for the dynamic resources; everything else echoes its inputs. */
-function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+/** Values a test harness may choose for the Fly outputs it asserts on. */
+export interface FlyOutputChoices {
+  secretsVersion: number;
+  deployToken(name: string): string;
+  ip(name: string, inputs: Record<string, unknown>): string;
+}
+
+const defaultChoices: FlyOutputChoices = {
+  secretsVersion: 7,
+  deployToken: (name) => `FlyV1 fm2_${name}`,
+  ip: (name, inputs) => (String(inputs.type).endsWith("v6") ? `2001:db8::${name.length}` : `192.0.2.${name.length}`),
+};
+
+/** Fly-shaped outputs for the Fly dynamic resources (shared with test/stacks); undefined for any other type. */
+export function flyOutputsFor(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  choices: FlyOutputChoices = defaultChoices,
+): Record<string, unknown> | undefined {
   switch (type) {
     case flyType("App"):
       return { hostname: `${String(inputs.name)}.fly.dev`, privateHostname: `${String(inputs.name)}.internal`, appId: `id-${String(inputs.name)}` };
     case flyType("Machine"):
       return { machineId: `m-${name}`, state: "started", version: "v1" };
     case flyType("Secrets"):
-      return { version: 7 };
+      return { version: choices.secretsVersion };
     case flyType("Volume"):
       return { volumeId: `vol_${name.replace(/[^a-z0-9]/g, "")}` };
     case flyType("DeployToken"):
-      return { token: `FlyV1 fm2_${name}` };
+      return { token: choices.deployToken(name) };
     case flyType("Certificate"):
       return {
         status: "pending_validation",
@@ -59,16 +77,20 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
         aaaaRecords: ["2a09:8280:1::1"],
       };
     case flyType("IpAddress"):
-      return { ip: String(inputs.type).endsWith("v6") ? `2001:db8::${name.length}` : `192.0.2.${name.length}`, shared: inputs.type === "shared_v4", adopted: false };
+      return { ip: choices.ip(name, inputs), shared: inputs.type === "shared_v4", adopted: false };
     case flyType("ReleaseCommand"):
       return { machineId: `m-${name}`, exitCode: 0, ranImage: inputs.image };
     case flyType("MachineExec"):
       return { exitCode: 0, stdout: "", stderr: "" };
-    case "random:index/randomPassword:RandomPassword":
-      return { result: `${name}-value` };
     default:
-      return {};
+      return undefined;
   }
+}
+
+/** Fly outputs, a value for random passwords; everything else echoes its inputs. */
+function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  if (type === "random:index/randomPassword:RandomPassword") return { result: `${name}-value` };
+  return flyOutputsFor(type, name, inputs) ?? {};
 }
 
 /** Installs the mocks and returns the list that fills as resources register. */

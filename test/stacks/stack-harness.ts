@@ -10,6 +10,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { parse } from "yaml";
+import { flyOutputsFor } from "../components/fly-mocks";
 
 export type StackName = "production" | "staging";
 type Json = Record<string, unknown>;
@@ -94,34 +95,9 @@ export function egressIpOf(resourceName: string): string {
 
 /** Provider-shaped outputs; everything else echoes its inputs. */
 function outputsFor(type: string, name: string, inputs: Json): Json {
+  const fly = flyOutputsFor(type, name, inputs, { secretsVersion: 4, deployToken: generatedSecrets.deployToken, ip: egressIpOf });
+  if (fly) return fly;
   switch (type) {
-    case dynamic("fly", "App"):
-      return { hostname: `${String(inputs.name)}.fly.dev`, privateHostname: `${String(inputs.name)}.internal`, appId: `id-${String(inputs.name)}` };
-    case dynamic("fly", "Machine"):
-      return { machineId: `m-${name}`, state: "started", version: "v1" };
-    case dynamic("fly", "Secrets"):
-      return { version: 4 };
-    case dynamic("fly", "Volume"):
-      return { volumeId: `vol_${name.replace(/[^a-z0-9]/g, "")}` };
-    case dynamic("fly", "DeployToken"):
-      return { token: generatedSecrets.deployToken(name) };
-    case dynamic("fly", "Certificate"):
-      return {
-        status: "pending_validation",
-        dnsCnameTarget: `${String(inputs.appName)}.fly.dev`,
-        acmeChallengeName: `_acme-challenge.${String(inputs.hostname)}`,
-        acmeChallengeTarget: `${String(inputs.hostname)}.x1y2z3.flydns.net`,
-        ownershipName: `_fly-ownership.${String(inputs.hostname)}`,
-        ownershipValue: "app-ownership-value",
-        aRecords: ["203.0.113.10"],
-        aaaaRecords: ["2a09:8280:1::1"],
-      };
-    case dynamic("fly", "IpAddress"):
-      return { ip: egressIpOf(name), shared: inputs.type === "shared_v4", adopted: false };
-    case dynamic("fly", "ReleaseCommand"):
-      return { machineId: `m-${name}`, exitCode: 0, ranImage: inputs.image };
-    case dynamic("fly", "MachineExec"):
-      return { exitCode: 0, stdout: "", stderr: "" };
     case dynamic("neon", "Project"):
       return {
         projectId: productionOutputs.neonProjectId,
