@@ -1,6 +1,6 @@
 import { failures, isUnknown, parseDuration, type CheckFailure, type Failures } from "../core/check";
 import { defaultGuest, defaultProcessGroup } from "./machine-config";
-import type { MachineCheck, MachineInputs, MachineService } from "./machine-types";
+import { stopSignals, type MachineCheck, type MachineInputs, type MachineService } from "./machine-types";
 
 export const machineNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const regionPattern = /^[a-z]{3}$/;
@@ -62,6 +62,12 @@ export function checkMachine(news: MachineInputs): { inputs: MachineInputs; fail
   if (news.restart !== undefined && known(news.restart)) {
     problems.oneOf("restart.policy", news.restart.policy, ["no", "always", "on-failure"], true);
     if (known(news.restart.maxRetries)) problems.integer("restart.maxRetries", news.restart.maxRetries, { min: 0, max: 100 });
+  }
+  if (news.stop !== undefined && known(news.stop)) {
+    if (news.stop.signal !== undefined && known(news.stop.signal)) problems.oneOf("stop.signal", news.stop.signal, stopSignals);
+    if (news.stop.timeout !== undefined && known(news.stop.timeout)) {
+      duration(problems, "stop.timeout", news.stop.timeout, 0, 24 * hour, "at most 24h");
+    }
   }
   if (known(news.processGroup)) {
     problems.pattern("processGroup", news.processGroup, processGroupPattern, "a process group name such as `app`", false);

@@ -8,6 +8,7 @@ import type {
   PortHandler,
   RestartPolicy,
   Schedule,
+  StopSignal,
 } from "./machine-types";
 
 type FlyConfig = Schemas["fly.MachineConfig"];
@@ -43,6 +44,7 @@ export function toConfig(inputs: MachineInputs): FlyConfig {
     mounts: inputs.mounts?.map((mount) => ({ volume: mount.volume, path: mount.path })),
     schedule: inputs.schedule,
     restart: inputs.restart ? { policy: inputs.restart.policy, max_retries: inputs.restart.maxRetries } : undefined,
+    stop_config: inputs.stop ? { signal: inputs.stop.signal, timeout: inputs.stop.timeout } : undefined,
     auto_destroy: inputs.autoDestroy,
     metadata: {
       ...inputs.metadata,
@@ -120,6 +122,9 @@ export function fromMachine(machine: Schemas["Machine"], known: Partial<MachineI
     schedule: config.schedule ? (config.schedule as Schedule) : undefined,
     restart: config.restart?.policy
       ? dropUndefined({ policy: config.restart.policy as RestartPolicy, maxRetries: config.restart.max_retries })
+      : undefined,
+    stop: config.stop_config && (config.stop_config.signal || config.stop_config.timeout)
+      ? dropUndefined({ signal: config.stop_config.signal as StopSignal | undefined, timeout: config.stop_config.timeout })
       : undefined,
     metadata: nonEmpty(metadata),
     processGroup: processGroup ?? defaultProcessGroup,

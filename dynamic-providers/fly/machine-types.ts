@@ -5,6 +5,9 @@ export type PortHandler = "http" | "tls" | "pg_tls" | "proxy_proto";
 export type Autostop = "off" | "stop" | "suspend";
 export type Schedule = "hourly" | "daily" | "weekly" | "monthly";
 export type RestartPolicy = "no" | "always" | "on-failure";
+/** fly.toml `kill_signal`: the signals the Machines API takes in `stop_config`. */
+export const stopSignals = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM"] as const;
+export type StopSignal = (typeof stopSignals)[number];
 
 export interface MachineGuest {
   cpuKind: CpuKind;
@@ -66,6 +69,14 @@ export interface MachineRestart {
 }
 
 /** How long create/update/delete wait; none of these changes the machine itself. */
+/** fly.toml `kill_signal` / `kill_timeout`: how a machine is stopped (the API's `stop_config`). */
+export interface MachineStop {
+  /** @default Fly's (`SIGINT`) */
+  signal?: StopSignal;
+  /** A Go duration such as `30s`, at most 24h on Fly. @default Fly's (`5s`) */
+  timeout?: string;
+}
+
 export interface MachineTimeouts {
   /** Until the machine reports started. @default `300` */
   startSeconds?: number;
@@ -89,6 +100,7 @@ export interface MachineInputs {
   mounts?: MachineMount[];
   schedule?: Schedule;
   restart?: MachineRestart;
+  stop?: MachineStop;
   /** User metadata; fly_platform_version and fly_process_group are always added. */
   metadata?: Record<string, string>;
   processGroup?: string;

@@ -100,6 +100,16 @@ describe("machine check()", () => {
     );
   });
 
+  it("refuses a kill signal Fly does not take and a kill timeout over 24h (fly.toml kill_signal / kill_timeout)", async () => {
+    const found = await reasons({ ...web, stop: { signal: "SIGSTOP" as "SIGTERM", timeout: "25h" } });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('stop.signal must be one of SIGHUP, SIGINT, SIGQUIT, SIGKILL, SIGUSR1, SIGUSR2, SIGTERM, got "SIGSTOP"'),
+        expect.stringContaining('stop.timeout must be at most 24h, got "25h"'),
+      ]),
+    );
+  });
+
   it("leaves values unknown during preview alone", async () => {
     const found = await reasons({ ...web, minSecretsVersion: unknownValue as unknown as number, mounts: [{ volume: unknownValue, path: "/data" }] });
     expect(found).toEqual([]);
@@ -182,6 +192,16 @@ describe("machine lifecycle", () => {
     expect(calls("Machines_delete")[0]?.query).toMatchObject({ force: "true" });
     await provider.delete(outs.machineId, updated);
     expect((await provider.read(outs.machineId, updated)).id).toBe("");
+  });
+
+  it("sends kill signal and timeout as stop_config and reads them back", async () => {
+    const outs = await create({ ...web, name: "web-stop", stop: { signal: "SIGTERM", timeout: "30s" } });
+    const [createCall] = calls("Machines_create").slice(-1);
+    expect((createCall.requestBody as { config: { stop_config: unknown } }).config.stop_config).toEqual({ signal: "SIGTERM", timeout: "30s" });
+    expect(liveMachine(outs.machineId).config.stop_config).toEqual({ signal: "SIGTERM", timeout: "30s" });
+    const read = await provider.read(outs.machineId, outs);
+    expect((read.props as MachineOutputs).stop).toEqual({ signal: "SIGTERM", timeout: "30s" });
+    await provider.delete(outs.machineId, outs);
   });
 
   it("changes only provider options without touching the machine", async () => {
