@@ -32,7 +32,8 @@ export interface GitHubEnvironmentArgs {
   adminsCanBypass?: pulumi.Input<boolean>;
   /**
    * Which branches may deploy here (the deployment branch policy): `"protected"` for branches with branch
-   * protection rules, or name patterns (GitHub's fnmatch syntax, where `*` stops at `/`).
+   * protection rules, or name patterns (GitHub's fnmatch syntax, where `*` stops at `/`). Prefer patterns:
+   * `"protected"` admits whatever the protection rules happen to cover, and moves when they change.
    * @default any branch
    * @example `["main"]`, `["feature/*", "features/*"]`
    */
