@@ -68,7 +68,8 @@ export interface CloudflareWorkerArgs {
    */
   vars?: Record<string, pulumi.Input<string>>;
   /**
-   * `wrangler secret put`: secret-text bindings, stored as Pulumi secrets. A name may not also be a var.
+   * `wrangler secret put`: secret-text bindings, stored as Pulumi secrets. A name may not also be a var. With any
+   * secret, Pulumi keeps the script's whole binding list secret (vars included) in state and previews.
    * @default `{}`
    * @example `{ API_KEY: config.requireSecret("apiKey") }`
    */
