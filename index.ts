@@ -83,25 +83,39 @@ function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId
   };
 }
 
+/** Seed 000 §2's two pools; recovery has its own so production work filling content-pool never blocks it. */
+const workPools = { "content-pool": {}, "recovery-pool": {} };
+
 function prefectArgs(config: PlatformConfig, databaseUrl: pulumi.Output<string>): PrefectServerArgs {
   const prefect = config.prefect;
-  if (prefect.mode === "colocated") return { mode: "colocated", databaseUrl, processGroup: Object.keys(config.worker.processes)[0] };
+  if (prefect.mode === "colocated") {
+    // Seed 000 runs the CLI through uv (`fly ssh console -C "uv run prefect …"`).
+    return { mode: "colocated", databaseUrl, workPools, prefectCli: ["uv", "run", "prefect"], processGroup: Object.keys(config.worker.processes)[0] };
+  }
   const server = prefect.server;
   return {
     mode: "standalone",
     databaseUrl,
-    appName: server.appName,
-    orgSlug: config.fly.org,
-    region: server.region,
-    image: server.image,
-    guest: server.guest,
-    autostop: server.autostop,
-    minMachinesRunning: server.minMachinesRunning,
-    autostart: server.autostart,
-    forceHttps: server.forceHttps,
+    workPools,
     port: server.internalPort,
-    checks: server.checks,
-    env: server.env,
+    app: {
+      appName: server.appName,
+      orgSlug: config.fly.org,
+      primaryRegion: server.region,
+      image: server.image,
+      env: server.env,
+      group: {
+        guest: server.guest,
+        httpService: {
+          internalPort: server.internalPort,
+          autostop: server.autostop,
+          minMachinesRunning: server.minMachinesRunning,
+          autostart: server.autostart,
+          forceHttps: server.forceHttps,
+          checks: server.checks,
+        },
+      },
+    },
   };
 }
 
@@ -124,19 +138,20 @@ function workerScheduledMachines(config: PlatformConfig): Record<string, FlySche
   );
 }
 
-/** The stack's dashboard host as a subdomain of the Cloudflare zone (config checks it is in the zone). */
-function subdomainOf(hostname: string, domain: string): string {
-  const suffix = `.${domain}`;
-  if (!hostname.endsWith(suffix)) throw new Error(`platform:dashboard.hostname '${hostname}' must be a subdomain of platform:cloudflare.domain '${domain}'`);
-  return hostname.slice(0, -suffix.length);
-}
-
-function identityProvider(config: PlatformConfig, provider: IdentityProvider): DashboardIdentityProviderArgs | undefined {
+/** Seed 000 §3 step 5: Google and GitHub sign-in, each from its OAuth client (config requires the pair for each one in use). */
+function identityProviders(config: PlatformConfig): Record<string, DashboardIdentityProviderArgs> {
   const access = config.dashboard.access;
-  if (!access.identityProviders.includes(provider)) return undefined;
-  return provider === "google"
-    ? { clientId: access.googleClientId, clientSecret: config.secrets.googleOauthClientSecret }
-    : { clientId: access.githubClientId, clientSecret: config.secrets.githubOauthClientSecret };
+  const clients: Record<IdentityProvider, [string | undefined, pulumi.Output<string> | undefined]> = {
+    google: [access.googleClientId, config.secrets.googleOauthClientSecret],
+    github: [access.githubClientId, config.secrets.githubOauthClientSecret],
+  };
+  return Object.fromEntries(
+    access.identityProviders.map((type): [string, DashboardIdentityProviderArgs] => {
+      const [clientId, clientSecret] = clients[type];
+      if (clientId === undefined || clientSecret === undefined) throw new Error(`platform:dashboard.access: ${type} needs its client id and secret`);
+      return [type, { type, clientId, clientSecret }];
+    }),
+  );
 }
 
 const config = loadConfig();
@@ -182,39 +197,43 @@ const worker = new FlyApp("worker", {
 if (config.dashboard.volume) throw new Error("platform:dashboard.volume: the dashboard keeps no local state; remove the volume");
 const dashboardEnv = splitEnv(config.dashboard);
 const dashboard = new DashboardApp("dashboard", {
-  appName: config.dashboard.appName,
-  orgSlug: config.fly.org,
-  region: config.dashboard.region,
-  image: config.dashboard.image,
-  guest: config.dashboard.guest,
-  internalPort: config.dashboard.internalPort,
-  httpService: {
-    autostop: config.dashboard.autostop,
-    autostart: config.dashboard.autostart,
-    minMachinesRunning: config.dashboard.minMachinesRunning,
-    forceHttps: config.dashboard.forceHttps,
-    checks: config.dashboard.checks,
+  app: {
+    appName: config.dashboard.appName,
+    orgSlug: config.fly.org,
+    primaryRegion: config.dashboard.region,
+    image: config.dashboard.image,
+    processGroups: {
+      app: {
+        guest: config.dashboard.guest,
+        httpService: {
+          internalPort: config.dashboard.internalPort,
+          autostop: config.dashboard.autostop,
+          autostart: config.dashboard.autostart,
+          minMachinesRunning: config.dashboard.minMachinesRunning,
+          forceHttps: config.dashboard.forceHttps,
+          checks: config.dashboard.checks,
+        },
+      },
+    },
+    env: dashboardEnv.env,
+    secrets: { ...secretEnv(config.secrets, config.dashboard.secrets), ...dashboardEnv.settings, DATABASE_URL: pulumi.secret(neon.appUrl) },
+    ipAddresses: egressIpAddresses,
+    deployToken: { expiry: config.fly.deployTokenExpiry },
   },
-  env: dashboardEnv.env,
-  domain: config.cloudflare.domain,
-  subdomain: subdomainOf(config.dashboard.hostname, config.cloudflare.domain),
+  hostname: config.dashboard.hostname,
   zoneId: config.cloudflare.zoneId,
   accountId: config.cloudflare.accountId,
   allowedEmails: config.dashboard.access.allowedEmails,
   sessionDuration: config.dashboard.access.sessionDuration,
-  google: identityProvider(config, "google"),
-  github: identityProvider(config, "github"),
-  databaseUrl: neon.appUrl,
-  secrets: { ...secretEnv(config.secrets, config.dashboard.secrets), ...dashboardEnv.settings },
-  ipAddresses: egressIpAddresses,
-  deployToken: { expiry: config.fly.deployTokenExpiry },
+  identityProviders: identityProviders(config),
+  accessSecretNames: { aud: "CF_ACCESS_AUD", teamDomain: "CF_ACCESS_TEAM_DOMAIN" },
 });
 
 // Seed 000 §4 "IP Allow": project-wide, so only the owning stack writes it; after the apps, whose egress IPs it
 // lists while their secrets come from the project. Any entry makes Neon reject unlisted IPs; none allows all.
 // It waits for the whole NeonProject too: its postgres roles and grants connect from wherever `pulumi up` runs.
 if (config.neon.ownsProject) {
-  const flyEgressIps = config.neon.allowFlyEgress ? [worker.egressIps, dashboard.egressIps] : [];
+  const flyEgressIps = config.neon.allowFlyEgress ? [worker.egressIps, dashboard.app.egressIps] : [];
   new IpAllowList(
     "neon-ip-allow-list",
     {
@@ -235,7 +254,7 @@ const deployEnvironment = new github.RepositoryEnvironment(
 );
 const deployTokens: [string, string, pulumi.Output<string> | undefined][] = [
   ["worker-fly-api-token", deploySecretNames.worker, worker.deployToken],
-  ["dashboard-fly-api-token", deploySecretNames.dashboard, dashboard.deployToken],
+  ["dashboard-fly-api-token", deploySecretNames.dashboard, dashboard.app.deployToken],
 ];
 for (const [name, secretName, token] of deployTokens) {
   if (token === undefined) throw new Error(`${name}: the app made no deploy token`);
@@ -250,7 +269,12 @@ for (const [name, secretName, token] of deployTokens) {
 const docs = config.docs.enabled
   ? new DocsSite(
       "docs",
-      { accountId: config.cloudflare.accountId, projectName: config.docs.projectName, productionBranch: config.docs.productionBranch, repository: config.github.name },
+      {
+        accountId: config.cloudflare.accountId,
+        projectName: config.docs.projectName,
+        productionBranch: config.docs.productionBranch,
+        githubSecrets: { repository: config.github.name, apiTokenName: "CLOUDFLARE_API_TOKEN", accountIdName: "CLOUDFLARE_ACCOUNT_ID" },
+      },
       { providers: { github: githubProvider } },
     )
   : undefined;

@@ -1,107 +1,97 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudflare from "@pulumi/cloudflare";
 import type { IpType } from "../dynamic-providers/fly/ip-address";
-import type { DeepInput } from "../dynamic-providers/fly/machine";
-import type { MachineGuest } from "../dynamic-providers/fly/machine-types";
-import { FlyApp, type FlyDeployTokenArgs, type FlyHttpServiceArgs } from "./fly-app";
-
-/** Fly secrets this component sets itself; `secrets` must not name them. */
-export const dashboardOwnedSecrets: readonly string[] = ["DATABASE_URL", "CF_ACCESS_AUD", "CF_ACCESS_TEAM_DOMAIN"];
+import { FlyApp, type FlyAppArgs } from "./fly-app";
 
 /** Cloudflare's Zero Trust team domains are `<team>.cloudflareaccess.com`. */
 const accessDomainSuffix = ".cloudflareaccess.com";
 
+/** Identity provider types this component can create from an OAuth client (Cloudflare's `type` values). */
+export const oauthIdentityProviderTypes = ["google", "github", "google-apps", "azureAD", "okta"] as const;
+export type OauthIdentityProviderType = (typeof oauthIdentityProviderTypes)[number];
+
+const displayNames: Record<OauthIdentityProviderType | "onetimepin", string> = {
+  google: "Google",
+  github: "GitHub",
+  "google-apps": "Google Workspace",
+  azureAD: "Microsoft Entra ID",
+  okta: "Okta",
+  onetimepin: "One-time PIN",
+};
+
 /**
- * One identity provider of the Access application: either create it from an OAuth client (seed 000 §3 step 5,
- * "configure OAuth client ID + secret in Cloudflare"), or use one the account already has by its id. Identity
- * providers belong to the Cloudflare account, so the second stack on the same account passes the first one's ids.
+ * One identity provider of the Access application: created from an OAuth client (seed 000 §3 step 5, "configure
+ * OAuth client ID + secret in Cloudflare"), Cloudflare's one-time PIN by email, or one the account already has,
+ * by its id. Identity providers belong to the Cloudflare account, so a second stack on it may pass the first's ids.
  */
-export interface DashboardIdentityProviderArgs {
-  /** OAuth client id (Google Cloud console / GitHub OAuth app). Only one of `clientId` or `existingId` can be provided. */
-  clientId?: pulumi.Input<string>;
-  /** OAuth client secret; required with `clientId`. Set it with `pulumi config set --secret`. */
-  clientSecret?: pulumi.Input<string>;
-  /** Id of an identity provider already in the account (Zero Trust > Settings > Authentication). */
-  existingId?: pulumi.Input<string>;
-}
+export type DashboardIdentityProviderArgs =
+  | {
+      type: OauthIdentityProviderType;
+      /** OAuth client id (Google Cloud console, GitHub OAuth app, ...). */
+      clientId: pulumi.Input<string>;
+      /** OAuth client secret; set it with `pulumi config set --secret`. */
+      clientSecret: pulumi.Input<string>;
+      /** @default the provider's name, e.g. `Google` */
+      name?: pulumi.Input<string>;
+    }
+  | { type: "onetimepin"; name?: pulumi.Input<string> }
+  | {
+      /** Id of an identity provider already in the account (Zero Trust > Settings > Authentication). */
+      existingId: pulumi.Input<string>;
+    };
 
 export interface DashboardAppArgs {
-  /** Fly app name. @default `naluma-dashboard` (seed 000 §3) */
-  appName?: pulumi.Input<string>;
-  /** Fly organization slug. @example `"personal"` */
-  orgSlug: pulumi.Input<string>;
-  /** Fly region. @default `fra` (seed 000 §3 "Select region: fra") */
-  region?: pulumi.Input<string>;
-  /** The dashboard image (Dockerfile.dashboard), built and pushed by CI; a new value deploys. */
-  image: pulumi.Input<string>;
-  /** Machine memory on shared-cpu-1x. @default `512` (seed 000 §3 "shared-cpu-1x, 512MB") */
-  memoryMb?: pulumi.Input<number>;
-  /** The whole machine size, over `memoryMb`. @default `{ cpuKind: "shared", cpus: 1, memoryMb }` */
-  guest?: DeepInput<MachineGuest>;
-  /** The port Streamlit listens on. @default `8501` (Streamlit's default) */
-  internalPort?: pulumi.Input<number>;
   /**
-   * fly.toml `[http_service]` settings over the defaults (`internalPort`, force HTTPS), e.g. autostop and
-   * `minMachinesRunning` (0 in staging, 1 in production). @default FlyApp's (`autostop: "off"`, no minimum)
+   * The app behind Access, as FlyApp takes it. One of its process groups serves HTTP (`httpService`); the
+   * component adds `hostname` to its certificates (with the Cloudflare records, proxied), the `shared_v4` and
+   * `v6` addresses the certificate needs, and the Access values to its secrets.
    */
-  httpService?: Partial<FlyHttpServiceArgs>;
-  /** Plain fly.toml `[env]` settings. @default `{}` */
-  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Make an app-scoped deploy token (`fly tokens create deploy -a naluma-dashboard`) for CI; see the `deployToken` output. @default none */
-  deployToken?: FlyDeployTokenArgs;
-  /** Take over the app made by hand with `fly launch --config fly.dashboard.toml`. @default `false` */
-  adopt?: pulumi.Input<boolean>;
-  /**
-   * Addresses on top of the `shared_v4` and `v6` the certificate needs, e.g. `["egress_v4"]` for the Neon IP
-   * allowlist (seed 000 §4); egress ones are in the `egressIps` output. @default `[]`
-   */
-  ipAddresses?: IpType[];
-
-  /** The Cloudflare zone's domain; the dashboard is served at `<subdomain>.<domain>`. @example `"naluma.space"` */
-  domain: string;
-  /** @default `dashboard` (seed 000 §3 `dashboard.naluma.space`) */
-  subdomain?: string;
-  /** Cloudflare zone id of `domain`, for the DNS records. */
+  app: FlyAppArgs;
+  /** The hostname Access protects, in the zone `zoneId`. @example `"dashboard.example.com"` */
+  hostname: string;
+  /** Cloudflare zone id of `hostname`, for the DNS records. */
   zoneId: pulumi.Input<string>;
   /** Cloudflare account id, for the Access application, policy and identity providers. */
   accountId: pulumi.Input<string>;
-
   /** Who may sign in (seed 000 §3 step 4 "Allow — Include: specific email addresses"). At least one. */
   allowedEmails: pulumi.Input<pulumi.Input<string>[]>;
-  /** Access session length. @default `168h` (seed 000 §3 step 3 "Session duration: 7 days") */
+  /** Access session length, e.g. `"168h"` (seed 000 §3 step 3 "7 days"). @default Cloudflare's (`24h`) */
   sessionDuration?: pulumi.Input<string>;
-  /** Google sign-in (seed 000 §3 step 5). At least one of `google` or `github`. @default none */
-  google?: DashboardIdentityProviderArgs;
-  /** GitHub sign-in (seed 000 §3 step 5). At least one of `google` or `github`. @default none */
-  github?: DashboardIdentityProviderArgs;
-
-  /** DATABASE_URL: the NeonProject's `appUrl` (pooled, `pipeline`). */
-  databaseUrl: pulumi.Input<string>;
+  /** Identity providers by a name of the program's (the resource name suffix). At least one. */
+  identityProviders: Record<string, DashboardIdentityProviderArgs>;
   /**
-   * The rest of seed 000 §3's `fly secrets set -a naluma-dashboard`: ANTHROPIC_API_KEY, WP_BASE_URL, WP_USERNAME,
-   * WP_APP_PASSWORD, R2_ACCOUNT_ID, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, R2_BUCKET_NAME. DATABASE_URL,
-   * CF_ACCESS_AUD and CF_ACCESS_TEAM_DOMAIN are set by this component. @default `{}`
+   * The app's secret names that receive the Access application's audience tag and the Zero Trust team name,
+   * e.g. `{ aud: "CF_ACCESS_AUD", teamDomain: "CF_ACCESS_TEAM_DOMAIN" }` (seed 000 §3).
+   * @default none: read them from the `accessAud` and `teamDomain` outputs
    */
-  secrets?: Record<string, pulumi.Input<string>>;
+  accessSecretNames?: { aud?: string; teamDomain?: string };
 }
 
 function checkArgs(name: string, args: DashboardAppArgs): void {
-  if (args.google === undefined && args.github === undefined) {
-    throw new Error(`dashboard '${name}': give at least one of \`google\` or \`github\`, or nobody can sign in`);
-  }
-  for (const [label, idp] of [["google", args.google], ["github", args.github]] as const) {
-    if (idp === undefined) continue;
-    const fromClient = idp.clientId !== undefined || idp.clientSecret !== undefined;
-    if (fromClient === (idp.existingId !== undefined)) {
-      throw new Error(`dashboard '${name}': ${label}: only one of \`clientId\`/\`clientSecret\` or \`existingId\` can be provided, and one is required`);
+  const fail = (message: string): never => {
+    throw new Error(`DashboardApp '${name}': ${message}`);
+  };
+  const providers = Object.entries(args.identityProviders);
+  if (providers.length === 0) fail("identityProviders must name at least one provider, or nobody can sign in");
+  for (const [key, idp] of providers) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(key)) fail(`identityProviders: name '${key}' must be lowercase letters, digits or dashes`);
+    if ("existingId" in idp) continue;
+    const allowed: readonly string[] = [...oauthIdentityProviderTypes, "onetimepin"];
+    if (!allowed.includes(idp.type)) fail(`identityProviders.${key}.type must be one of ${allowed.join(", ")}, got ${JSON.stringify(idp.type)}`);
+    if (idp.type !== "onetimepin" && (idp.clientId === undefined || idp.clientSecret === undefined)) {
+      fail(`identityProviders.${key}: \`clientId\` and \`clientSecret\` go together; set both (the secret with \`pulumi config set --secret\`)`);
     }
-    if (fromClient && (idp.clientId === undefined || idp.clientSecret === undefined)) {
-      throw new Error(`dashboard '${name}': ${label}: \`clientId\` and \`clientSecret\` go together; set both (the secret with \`pulumi config set --secret\`)`);
-    }
   }
-  const taken = Object.keys(args.secrets ?? {}).filter((key) => dashboardOwnedSecrets.includes(key));
-  if (taken.length > 0) {
-    throw new Error(`dashboard '${name}': secrets: ${taken.join(", ")} are set by the component (from Neon and Cloudflare Access); remove them from \`secrets\``);
+  if (!Object.values(args.app.processGroups).some((group) => group.httpService !== undefined)) {
+    fail("app: no process group has an `httpService`, so there is nothing for Access to protect");
+  }
+  if (!/^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/.test(args.hostname)) {
+    fail(`hostname must be a DNS hostname such as \`dashboard.example.com\`, got ${JSON.stringify(args.hostname)}`);
+  }
+  const names = args.accessSecretNames ?? {};
+  if (names.aud !== undefined && names.aud === names.teamDomain) fail(`accessSecretNames: aud and teamDomain are both '${names.aud}'`);
+  for (const [field, secret] of Object.entries(names)) {
+    if (secret !== undefined && !/^[A-Z_][A-Z0-9_]*$/.test(secret)) fail(`accessSecretNames.${field} must be an environment variable name, got ${JSON.stringify(secret)}`);
   }
 }
 
@@ -111,111 +101,78 @@ export function teamNameOf(authDomain: string): string {
 }
 
 /**
- * Seed 000 §3: the Streamlit dashboard as its own Fly app on `dashboard.<domain>`, behind Cloudflare Access
- * (Google and GitHub sign-in, listed emails only). The Access application's AUD tag and the team name go to the
- * app's Fly secrets directly, with the database URL and the other secrets.
+ * Any FlyApp behind Cloudflare Access on a custom domain (seed 000 §3's dashboard): the Fly certificate and the
+ * proxied CNAME, a self-hosted Access application with an allow policy on emails and the given identity
+ * providers; the audience tag and team name go to the app's secrets under the names the program picks.
+ *
+ * @example
+ * new DashboardApp("dashboard", {
+ *   app: { appName: "acme-dashboard", orgSlug: "acme", primaryRegion: "ams", image,
+ *          processGroups: { app: { httpService: { internalPort: 8501 } } } },
+ *   hostname: "dashboard.acme.dev", zoneId, accountId,
+ *   allowedEmails: ["ops@acme.dev"],
+ *   identityProviders: { pin: { type: "onetimepin" } },
+ *   accessSecretNames: { aud: "CF_ACCESS_AUD" },
+ * });
  */
 export class DashboardApp extends pulumi.ComponentResource {
-  /** `https://dashboard.<domain>` */
+  /** `https://<hostname>` */
   public readonly url: pulumi.Output<string>;
   public readonly appName: pulumi.Output<string>;
-  /** The Access application's audience tag (CF_ACCESS_AUD). Not a credential: every Access JWT carries it. */
+  /** The Access application's audience tag. Not a credential: every Access JWT carries it. */
   public readonly accessAud: pulumi.Output<string>;
-  /** The Zero Trust team name (CF_ACCESS_TEAM_DOMAIN). */
+  /** The Zero Trust team name (`<team>` of `<team>.cloudflareaccess.com`). */
   public readonly teamDomain: pulumi.Output<string>;
-  /** The app's deploy token (secret), when `deployToken` was given. */
-  public readonly deployToken: pulumi.Output<string> | undefined;
-  /** The app's static egress addresses (`ipAddresses` egress types), `[]` when none was asked for. */
-  public readonly egressIps: pulumi.Output<string[]>;
+  /** The FlyApp behind Access, with all its outputs (deployToken, egressIps, image, ...). */
+  public readonly app: FlyApp;
 
   constructor(name: string, args: DashboardAppArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:index:DashboardApp", name, {}, opts);
     checkArgs(name, args);
-    const hostname = `${args.subdomain ?? "dashboard"}.${args.domain}`;
+    const hostname = args.hostname;
 
     const access = this.createAccess(name, args, hostname);
     const organization = cloudflare.getZeroTrustOrganizationOutput({ accountId: args.accountId }, { parent: this });
     const teamDomain = organization.authDomain.apply(teamNameOf);
 
-    const fly = new FlyApp(
+    const names = args.accessSecretNames ?? {};
+    const accessSecrets: Record<string, pulumi.Input<string>> = {};
+    if (names.aud) accessSecrets[names.aud] = pulumi.secret(access.aud);
+    if (names.teamDomain) accessSecrets[names.teamDomain] = teamDomain;
+    const secrets =
+      args.app.secrets === undefined && Object.keys(accessSecrets).length === 0
+        ? undefined
+        : pulumi.output(args.app.secrets ?? {}).apply((own) => {
+            const clash = Object.keys(own).filter((key) => key in accessSecrets);
+            if (clash.length > 0) throw new Error(`DashboardApp '${name}': app.secrets also sets ${clash.join(", ")}, which accessSecretNames fills from Access`);
+            return { ...own, ...accessSecrets };
+          });
+
+    this.app = new FlyApp(
       `${name}-fly`,
       {
-        appName: args.appName ?? "naluma-dashboard",
-        orgSlug: args.orgSlug,
-        primaryRegion: args.region ?? "fra",
-        image: args.image,
-        processGroups: {
-          app: {
-            guest: args.guest ?? { cpuKind: "shared", cpus: 1, memoryMb: args.memoryMb ?? 512 },
-            httpService: { internalPort: args.internalPort ?? 8501, forceHttps: true, ...args.httpService },
-          },
-        },
+        ...args.app,
         // `fly launch` allocates these on first deploy; the certificate and the CNAME need them.
-        ipAddresses: [...new Set<IpType>(["shared_v4", "v6", ...(args.ipAddresses ?? [])])],
-        certificates: [hostname],
-        env: args.env,
-        secrets: {
-          ...args.secrets,
-          DATABASE_URL: pulumi.secret(args.databaseUrl),
-          CF_ACCESS_AUD: pulumi.secret(access.aud),
-          CF_ACCESS_TEAM_DOMAIN: teamDomain,
-        },
-        deployToken: args.deployToken,
-        adopt: args.adopt,
+        ipAddresses: [...new Set<IpType>(["shared_v4", "v6", ...(args.app.ipAddresses ?? [])])],
+        certificates: [...new Set([...(args.app.certificates ?? []), hostname])],
+        certificateDns: { zoneId: args.zoneId, proxied: true },
+        secrets,
       },
-      { parent: this },
+      { parent: this, transformations: [legacyDnsNames(name, hostname, this)] },
     );
-    this.createDns(name, args, hostname, fly);
 
     this.url = pulumi.output(`https://${hostname}`);
-    this.appName = fly.appName;
+    this.appName = this.app.appName;
     this.accessAud = access.aud;
     this.teamDomain = teamDomain;
-    this.deployToken = fly.deployToken;
-    this.egressIps = fly.egressIps;
-    this.registerOutputs({
-      url: this.url,
-      appName: this.appName,
-      accessAud: this.accessAud,
-      teamDomain: this.teamDomain,
-      deployToken: this.deployToken,
-      egressIps: this.egressIps,
-    });
-  }
-
-  /** The hostname through Cloudflare's proxy to `<app>.fly.dev`, and the DNS-01 challenge Fly validates through (it cannot see past the proxy). */
-  private createDns(name: string, args: DashboardAppArgs, hostname: string, fly: FlyApp): void {
-    new cloudflare.DnsRecord(
-      `${name}-cname`,
-      { zoneId: args.zoneId, name: hostname, type: "CNAME", content: fly.hostname, proxied: true, ttl: 1, comment: "Fly app behind Cloudflare Access" },
-      { parent: this },
-    );
-    const certificate = fly.certificates.apply((byHost) => {
-      const dns = byHost[hostname];
-      if (!dns) throw new Error(`dashboard '${name}': FlyApp reported no certificate for ${hostname}`);
-      return dns;
-    });
-    new cloudflare.DnsRecord(
-      `${name}-acme-challenge`,
-      {
-        zoneId: args.zoneId,
-        name: certificate.acmeChallengeName,
-        type: "CNAME",
-        content: certificate.acmeChallengeTarget,
-        proxied: false,
-        ttl: 1,
-        comment: "Fly certificate validation (fly certs show)",
-      },
-      { parent: this },
-    );
+    this.registerOutputs({ url: this.url, appName: this.appName, accessAud: this.accessAud, teamDomain: this.teamDomain });
   }
 
   /** Seed 000 §3 "Cloudflare Access": identity providers, an allow policy by email, and the self-hosted application. */
   private createAccess(name: string, args: DashboardAppArgs, hostname: string): cloudflare.ZeroTrustAccessApplication {
-    const google = args.google && this.identityProvider(`${name}-google`, "google", "Google", args.accountId, args.google);
-    const github = args.github && this.identityProvider(`${name}-github`, "github", "GitHub", args.accountId, args.github);
+    const idps = Object.entries(args.identityProviders).map(([key, idp]) => this.identityProvider(`${name}-${key}`, args.accountId, idp));
     const includes = pulumi.output(args.allowedEmails).apply((emails) => {
-      if (emails.length === 0) throw new Error(`dashboard '${name}': allowedEmails must list at least one address, or nobody can sign in`);
+      if (emails.length === 0) throw new Error(`DashboardApp '${name}': allowedEmails must list at least one address, or nobody can sign in`);
       return emails.map((email) => ({ email: { email } }));
     });
     const policy = new cloudflare.ZeroTrustAccessPolicy(
@@ -231,28 +188,34 @@ export class DashboardApp extends pulumi.ComponentResource {
         type: "self_hosted",
         domain: hostname,
         destinations: [{ type: "public", uri: hostname }],
-        sessionDuration: args.sessionDuration ?? "168h",
-        allowedIdps: [google, github].filter((id): id is pulumi.Input<string> => id !== undefined),
+        sessionDuration: args.sessionDuration,
+        allowedIdps: idps,
         policies: [{ id: policy.id, precedence: 1 }],
       },
       { parent: this },
     );
   }
 
-  private identityProvider(
-    resourceName: string,
-    type: "google" | "github",
-    displayName: string,
-    accountId: pulumi.Input<string>,
-    idp: DashboardIdentityProviderArgs,
-  ): pulumi.Input<string> {
-    const { clientId, clientSecret, existingId } = idp;
-    // checkArgs made sure exactly one of the two forms is given.
-    if (clientId === undefined || clientSecret === undefined) return existingId ?? "";
+  private identityProvider(resourceName: string, accountId: pulumi.Input<string>, idp: DashboardIdentityProviderArgs): pulumi.Input<string> {
+    if ("existingId" in idp) return idp.existingId;
+    const config = idp.type === "onetimepin" ? {} : { clientId: idp.clientId, clientSecret: pulumi.secret(idp.clientSecret) };
     return new cloudflare.ZeroTrustAccessIdentityProvider(
       resourceName,
-      { accountId, name: displayName, type, config: { clientId, clientSecret: pulumi.secret(clientSecret) } },
+      { accountId, name: idp.name ?? displayNames[idp.type], type: idp.type, config },
       { parent: this },
     ).id;
   }
+}
+
+/**
+ * The DNS records were the DashboardApp's own children (`<name>-cname`, `<name>-acme-challenge`) before FlyApp
+ * made certificate records; the aliases let an existing stack keep them instead of replacing them.
+ */
+function legacyDnsNames(name: string, hostname: string, parent: pulumi.Resource): pulumi.ResourceTransformation {
+  const legacy: Record<string, string> = { [`${name}-fly-dns-${hostname}`]: `${name}-cname`, [`${name}-fly-acme-${hostname}`]: `${name}-acme-challenge` };
+  return ({ type, name: childName, props, opts }) => {
+    const old = legacy[childName];
+    if (type !== "cloudflare:index/dnsRecord:DnsRecord" || old === undefined) return undefined;
+    return { props, opts: pulumi.mergeOptions(opts, { aliases: [{ name: old, parent }] }) };
+  };
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as cloudflare from "@pulumi/cloudflare";
 import { App } from "../dynamic-providers/fly/app";
 import { Certificate } from "../dynamic-providers/fly/certificate";
 import { DeployToken } from "../dynamic-providers/fly/deploy-token";
@@ -14,6 +15,7 @@ import type {
   MachineRestart,
   MachineService,
   Schedule,
+  StopSignal,
 } from "../dynamic-providers/fly/machine-types";
 import { ReleaseCommand } from "../dynamic-providers/fly/release-command";
 import { Secrets } from "../dynamic-providers/fly/secrets";
@@ -75,8 +77,12 @@ export interface FlyProcessGroupArgs {
   regions?: pulumi.Input<pulumi.Input<string>[]>;
   /** Environment of this group only, over the app's `env`. @default `{}` */
   env?: Env;
-  /** Restart policy. @default Fly's (`on-failure`) */
+  /** Restart policy, fly.toml `[[restart]]`. @default Fly's (`on-failure`) */
   restart?: DeepInput<MachineRestart>;
+  /** fly.toml `kill_signal`: the signal a machine gets when stopped. @default Fly's (`SIGINT`) */
+  killSignal?: pulumi.Input<StopSignal>;
+  /** fly.toml `kill_timeout`: how long after the signal before the machine is killed, e.g. `"30s"` (seed 002). @default Fly's (`5s`) */
+  killTimeout?: pulumi.Input<string>;
 }
 
 /** One `fly volumes create`; see FlyProcessGroupArgs `mounts`. */
@@ -176,10 +182,17 @@ export interface FlyAppArgs {
    */
   ipAddresses?: IpType[];
   /**
-   * `fly certs create <hostname>` (seed 000 §3); the DNS records Fly asks for are in the `certificates` output.
-   * @example `["dashboard.naluma.space"]`
+   * `fly certs create <hostname>` (seed 000 §3); the DNS records Fly asks for are in the `certificates` output,
+   * and made in Cloudflare when `certificateDns` is given.
+   * @example `["dashboard.example.com"]`
    */
   certificates?: string[];
+  /**
+   * The Cloudflare zone of the `certificates` hostnames: each gets a CNAME to `<app>.fly.dev` and the
+   * `_acme-challenge` CNAME Fly validates through (the DNS-01 route works behind Cloudflare's proxy too).
+   * @default none: the records are left to you (see the `certificates` output)
+   */
+  certificateDns?: FlyCertificateDnsArgs;
   /** Scheduled machines by machine name, e.g. `news-ingestion-cron` (seed 001). @default `{}` */
   scheduledMachines?: Record<string, FlyScheduledMachineArgs>;
   /** Seed 001's release command (`alembic upgrade head` on deploy). @default none */
@@ -188,8 +201,20 @@ export interface FlyAppArgs {
   execCommands?: Record<string, FlyExecCommandArgs>;
   /** Make a deploy token; the `deployToken` output holds it. @default none */
   deployToken?: FlyDeployTokenArgs;
-  /** Take over an app made by hand (`fly launch`) of this name. @default `false` */
+  /**
+   * Take over what was made by hand (`fly launch`, `fly volumes create`, `fly ips allocate`, `fly certs create`,
+   * machines of the same name) instead of failing: passed to every child that can find its remote object.
+   * @default `false`
+   */
   adopt?: pulumi.Input<boolean>;
+}
+
+/** Where FlyApp writes the DNS records of its certificates. */
+export interface FlyCertificateDnsArgs {
+  /** Cloudflare zone id holding the hostnames. */
+  zoneId: pulumi.Input<string>;
+  /** Send traffic through Cloudflare's proxy (needed for Cloudflare Access). @default `false` (Cloudflare API's default for a record) */
+  proxied?: pulumi.Input<boolean>;
 }
 
 /** The DNS records Fly asks for before it issues a certificate (`fly certs show`). */
@@ -206,6 +231,9 @@ export interface FlyCertificateDns {
 }
 
 const defaultCount = 1;
+
+/** Lowercase labels of letters, digits and dashes, at least two labels, an optional `*.` wildcard first. */
+const hostnamePattern = /^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
 /** A machine's name inside the app: `<group>-<index>`, with `_` (allowed in group names) made a dash. */
 function machineName(group: string, index: number): string {
@@ -233,6 +261,13 @@ export class FlyApp extends pulumi.ComponentResource {
   readonly appName: pulumi.Output<string>;
   /** `<app>.fly.dev` */
   readonly hostname: pulumi.Output<string>;
+  /** `https://<app>.fly.dev` */
+  readonly url: pulumi.Output<string>;
+  /**
+   * The image the process groups run, known once every machine has rolled onto it: what another app wires
+   * in as the image to start (seed 003's FLY_WORKER_IMAGE).
+   */
+  readonly image: pulumi.Output<string>;
   /** `<app>.internal`, the private network name other apps in the org reach it by. */
   readonly privateHostname: pulumi.Output<string>;
   /** The process groups' machines (not the scheduled ones), group by group. */
@@ -257,6 +292,7 @@ export class FlyApp extends pulumi.ComponentResource {
     super("platform:index:FlyApp", name, {}, opts);
 
     this.app = new App(name, { name: args.appName, orgSlug: args.orgSlug, adopt: args.adopt }, { parent: this });
+    this.hostname = this.app.hostname;
     this.secretsResource = this.createSecrets(name, args);
     this.release = this.createReleaseCommand(name, args);
     const groups = this.createProcessGroups(name, args);
@@ -264,15 +300,17 @@ export class FlyApp extends pulumi.ComponentResource {
     this.createExecCommands(name, args, groups);
     const ips = this.createIpAddresses(name, args);
     const certificates = this.createCertificates(name, args, ips);
+    this.createCertificateDns(name, args, certificates);
     const token = this.createDeployToken(name, args);
 
     this.appName = this.app.name;
-    this.hostname = this.app.hostname;
+    this.url = pulumi.interpolate`https://${this.hostname}`;
     this.privateHostname = this.app.privateHostname;
     this.processGroupMachineIds = pulumi
       .all(Object.fromEntries(Object.entries(groups).map(([group, machines]) => [group, pulumi.all(machines.map((m) => m.machineId))])))
       .apply((byGroup) => byGroup as Record<string, string[]>);
     this.machineIds = this.processGroupMachineIds.apply((byGroup) => Object.values(byGroup).flat());
+    this.image = pulumi.all([args.image, this.machineIds]).apply(([image]) => image);
     this.scheduledMachineIds = pulumi
       .all(Object.fromEntries(Object.entries(scheduled).map(([cron, machine]) => [cron, machine.machineId])))
       .apply((byName) => byName as Record<string, string>);
@@ -283,6 +321,8 @@ export class FlyApp extends pulumi.ComponentResource {
     this.registerOutputs({
       appName: this.appName,
       hostname: this.hostname,
+      url: this.url,
+      image: this.image,
       privateHostname: this.privateHostname,
       machineIds: this.machineIds,
       processGroupMachineIds: this.processGroupMachineIds,
@@ -349,7 +389,9 @@ export class FlyApp extends pulumi.ComponentResource {
             checks: spec.checks,
             mounts: this.mountsOf(name, args, group, index, spec, region),
             restart: spec.restart,
+            stop: spec.killSignal !== undefined || spec.killTimeout !== undefined ? { signal: spec.killSignal, timeout: spec.killTimeout } : undefined,
             processGroup: group,
+            adopt: args.adopt,
             minSecretsVersion: this.secretsResource?.version,
           },
           { parent: this, dependsOn: [previous, this.release].filter((r): r is Machine | ReleaseCommand => r !== undefined) },
@@ -408,6 +450,7 @@ export class FlyApp extends pulumi.ComponentResource {
           snapshotRetention: volumeArgs.snapshotRetention,
           encrypted: volumeArgs.encrypted,
           autoBackupEnabled: volumeArgs.autoBackupEnabled,
+          adopt: args.adopt,
         },
         { parent: this },
       );
@@ -432,6 +475,7 @@ export class FlyApp extends pulumi.ComponentResource {
           // Its own group, so no process group's rollout or scaling ever counts it.
           processGroup: cron,
           minSecretsVersion: this.secretsResource?.version,
+          adopt: args.adopt,
         },
         { parent: this, dependsOn: this.release ? [this.release] : [] },
       );
@@ -463,14 +507,14 @@ export class FlyApp extends pulumi.ComponentResource {
   private createIpAddresses(name: string, args: FlyAppArgs): IpAddress[] {
     return (args.ipAddresses ?? []).map((type) => {
       const region = egressIpTypes.includes(type) ? args.primaryRegion : undefined;
-      return new IpAddress(`${name}-ip-${type}`, { appName: this.app.name, type, region }, { parent: this });
+      return new IpAddress(`${name}-ip-${type}`, { appName: this.app.name, type, region, adopt: args.adopt }, { parent: this });
     });
   }
 
   /** After the addresses, so that Fly's A/AAAA requirements are filled. */
   private createCertificates(name: string, args: FlyAppArgs, ips: IpAddress[]): pulumi.Output<Record<string, FlyCertificateDns>> {
     const entries = (args.certificates ?? []).map((hostname) => {
-      const certificate = new Certificate(`${name}-cert-${hostname}`, { appName: this.app.name, hostname }, { parent: this, dependsOn: ips });
+      const certificate = new Certificate(`${name}-cert-${hostname}`, { appName: this.app.name, hostname, adopt: args.adopt }, { parent: this, dependsOn: ips });
       const dns: pulumi.Output<FlyCertificateDns> = pulumi
         .all([
           certificate.status,
@@ -495,6 +539,37 @@ export class FlyApp extends pulumi.ComponentResource {
       return [hostname, dns] as const;
     });
     return pulumi.all(entries.map(([hostname, dns]) => dns.apply((records) => [hostname, records] as const))).apply((pairs) => Object.fromEntries(pairs));
+  }
+
+  /** The hostname to `<app>.fly.dev`, and the DNS-01 challenge Fly validates through (it cannot see past a proxy). */
+  private createCertificateDns(name: string, args: FlyAppArgs, certificates: pulumi.Output<Record<string, FlyCertificateDns>>): void {
+    const dns = args.certificateDns;
+    if (!dns) return;
+    for (const hostname of args.certificates ?? []) {
+      new cloudflare.DnsRecord(
+        `${name}-dns-${hostname}`,
+        { zoneId: dns.zoneId, name: hostname, type: "CNAME", content: this.hostname, proxied: dns.proxied ?? false, ttl: 1, comment: "Fly app (FlyApp certificate)" },
+        { parent: this },
+      );
+      const certificate = certificates.apply((byHost) => {
+        const records = byHost[hostname];
+        if (!records) throw new Error(`FlyApp '${name}': Fly reported no certificate for ${hostname}`);
+        return records;
+      });
+      new cloudflare.DnsRecord(
+        `${name}-acme-${hostname}`,
+        {
+          zoneId: dns.zoneId,
+          name: certificate.acmeChallengeName,
+          type: "CNAME",
+          content: certificate.acmeChallengeTarget,
+          proxied: false,
+          ttl: 1,
+          comment: "Fly certificate validation (fly certs show)",
+        },
+        { parent: this },
+      );
+    }
   }
 
   private createDeployToken(name: string, args: FlyAppArgs): DeployToken | undefined {
@@ -541,6 +616,10 @@ function validate(name: string, args: FlyAppArgs): void {
   if (new Set(ips).size !== ips.length) fail(`ipAddresses lists a type twice: ${ips.join(", ")}`);
   const hostnames = args.certificates ?? [];
   if (new Set(hostnames).size !== hostnames.length) fail(`certificates lists a hostname twice: ${hostnames.join(", ")}`);
+  for (const hostname of hostnames) {
+    if (!hostnamePattern.test(hostname)) fail(`certificates: '${hostname}' must be a DNS hostname such as \`app.example.com\` (lowercase, no scheme or path)`);
+  }
+  if (args.certificateDns && hostnames.length === 0) fail("certificateDns is given but `certificates` names no hostname");
   for (const [command, spec] of Object.entries(args.execCommands ?? {})) {
     const group = spec.processGroup ?? groups[0][0];
     const target = args.processGroups[group];

@@ -1,103 +1,108 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { DeepInput } from "../dynamic-providers/fly/machine";
-import type { Autostop, MachineCheck, MachineGuest } from "../dynamic-providers/fly/machine-types";
-import { FlyApp, type FlyExecCommandArgs } from "./fly-app";
+import type { IpType } from "../dynamic-providers/fly/ip-address";
+import type { MachineCheck, MachineGuest } from "../dynamic-providers/fly/machine-types";
+import { FlyApp, type FlyAppArgs, type FlyExecCommandArgs, type FlyProcessGroupArgs } from "./fly-app";
 
-const defaultPort = 4200;
-const localApiUrl = `http://localhost:${defaultPort}/api`;
+/** Prefect's own port (`prefect server start`, PREFECT_SERVER_API_PORT). */
+export const defaultPrefectPort = 4200;
 
-/** Seed 004's `[[http_service.checks]]`: GET /api/health every 30s, 5s timeout, 60s grace. */
+export const prefectVersions = [2, 3] as const;
+export type PrefectVersion = (typeof prefectVersions)[number];
+
+/**
+ * Prefect's images per major version, the major tag pinned (not `latest`) so a new major cannot change the API
+ * under the clients; pass a digest to pin further. A Prefect 3 client does not talk to a 2.x server.
+ */
+export const defaultPrefectImages: Record<PrefectVersion, string> = {
+  2: "prefecthq/prefect:2-python3.11",
+  3: "prefecthq/prefect:3-python3.12",
+};
+
+/**
+ * shared-cpu-1x: 256 MB (Fly's smallest) runs a Prefect 2 server; a Prefect 3 server (API, UI and its background
+ * services in one process) needs more than 256 MB resident and is OOM-killed there, so 512 MB.
+ */
+export const defaultPrefectGuests: Record<PrefectVersion, MachineGuest> = {
+  2: { cpuKind: "shared", cpus: 1, memoryMb: 256 },
+  3: { cpuKind: "shared", cpus: 1, memoryMb: 512 },
+};
+
+/** Prefect's health endpoint, which its auth middleware lets through without credentials. */
 function healthCheck(port: number): MachineCheck {
-  // Prefect's auth middleware lets GET .../health through, so the check needs no credentials.
   return { type: "http", port, method: "GET", path: "/api/health", interval: "30s", timeout: "5s", gracePeriod: "60s" };
 }
 
-/**
- * Prefect 3 on Python 3.12. Seed 004 used `prefecthq/prefect:2-python3.11`, but a Prefect 3 client does
- * not talk to a 2.x server, and basic auth (PREFECT_SERVER_API_AUTH_STRING) exists only in 3. The major
- * tag is pinned, not `latest`, so a Prefect 4 cannot change the API under the clients; pass a digest to
- * pin further.
- */
-export const defaultPrefectImage = "prefecthq/prefect:3-python3.12";
-
-/**
- * shared-cpu-1x with 512 MB. Seed 004 sized the server at 256 MB, but a Prefect 3 server (API, UI and its
- * background services in one process) needs more than 256 MB resident and is OOM-killed there.
- */
-export const defaultPrefectGuest: MachineGuest = { cpuKind: "shared", cpus: 1, memoryMb: 512 };
-
-/** Seed 000's two pools; recovery has its own so production work filling content-pool never blocks it. */
-export const defaultWorkPools = ["content-pool", "recovery-pool"];
-
-/** Attempts × delay: a colocated server starts in the background (start-pipeline.sh waits up to 30 s for it). */
+/** Attempts × delay: a colocated server starts in the background of its container. */
 const workPoolAttempts = 12;
 const workPoolRetryDelaySeconds = 5;
 
+/** One `prefect work-pool create <name> --type <type>`. */
+export interface PrefectWorkPoolArgs {
+  /** @default `"process"` (Prefect's own default worker type) */
+  type?: string;
+}
+
 interface PrefectServerBaseArgs {
   /**
-   * The server's database, `postgresql+asyncpg://…/prefect_server?ssl=require` on the **direct** Neon
-   * endpoint (Prefect's prepared statements do not work through PgBouncer): NeonProject's `prefectUrl`.
-   * Replaces seed 000's `fly secrets set PREFECT_API_DATABASE_CONNECTION_URL=…`.
+   * The server's database as SQLAlchemy takes it, `postgresql+asyncpg://…` on a **direct** (not PgBouncer)
+   * endpoint: Prefect's prepared statements do not survive a transaction pooler. From a NeonProject
+   * (`ownerConnectionUrl(db, { driver: "asyncpg" })`) or any URL the program holds as a secret (Supabase).
    */
   databaseUrl: pulumi.Input<string>;
+  /** Prefect major version of server and clients. Basic auth (an auth string) exists only in 3. @default `3` */
+  version?: PrefectVersion;
   /**
-   * Work pools (type `process`) created with `prefect work-pool create <name> --type process --overwrite`
-   * after each deploy, replacing seed 000's `fly ssh console -C "uv run prefect work-pool create …"`.
-   * @default `["content-pool", "recovery-pool"]`
+   * Work pools by name, created with `prefect work-pool create <name> --type <type> --overwrite` after each deploy
+   * (seed 000's `fly ssh console -C "uv run prefect work-pool create …"`). @default none
    */
-  workPools?: string[];
+  workPools?: Record<string, PrefectWorkPoolArgs>;
 }
 
-/** Seed 000: the server runs inside the worker's container, started by scripts/start-pipeline.sh. */
+/** The server runs inside another app's container (seed 000's start-pipeline.sh); this only describes its wiring. */
 export interface ColocatedPrefectServerArgs extends PrefectServerBaseArgs {
   mode: "colocated";
-  /**
-   * How the worker image runs the Prefect CLI.
-   * @default `["uv", "run", "prefect"]` (seed 000's `uv run prefect …`)
-   */
+  /** How the image runs the Prefect CLI, e.g. `["uv", "run", "prefect"]`. @default `["prefect"]` */
   prefectCli?: string[];
-  /** The worker app's process group whose first machine runs the work-pool commands. @default the worker app's first group */
+  /** The host app's process group whose first machine runs the work-pool commands. @default the host app's first group */
   processGroup?: string;
+  /** The port the colocated server listens on. @default `4200` (Prefect's) */
+  port?: number;
 }
 
-/** Seed 004: the server is its own Fly app, reachable over HTTPS and protected by basic auth. */
+/**
+ * The server as its own Fly app (seed 004). It is never reachable without credentials: with `access: "auth"`
+ * (Prefect 3) it is public over HTTPS behind a generated basic-auth string; with `access: "private"` it has no
+ * public address and is reached over Fly's private network (Flycast, `http://<app>.flycast/api`) only, the
+ * choice for Prefect 2, whose clients cannot send credentials.
+ */
 export interface StandalonePrefectServerArgs extends PrefectServerBaseArgs {
   mode: "standalone";
-  /** Fly app name of the server (seed 004: `prefect`). */
-  appName: pulumi.Input<string>;
-  orgSlug: pulumi.Input<string>;
-  /** seed 004: `ewr`. */
-  region: pulumi.Input<string>;
-  /** @default `"prefecthq/prefect:3-python3.12"` (see defaultPrefectImage for why) */
-  image?: pulumi.Input<string>;
-  /** @default `{ cpuKind: "shared", cpus: 1, memoryMb: 512 }` (seed 004: 256 MB, too small for Prefect 3) */
-  guest?: DeepInput<MachineGuest>;
-  /** `auto_stop_machines`. @default `"off"` (seed 004) */
-  autostop?: pulumi.Input<Autostop>;
-  /** `min_machines_running`. @default `1` (seed 004) */
-  minMachinesRunning?: pulumi.Input<number>;
-  /** `auto_start_machines`. @default `true` (seed 004) */
-  autostart?: pulumi.Input<boolean>;
-  /** `force_https`. @default `true` (seed 004) */
-  forceHttps?: pulumi.Input<boolean>;
-  /** The port the server listens on (PREFECT_SERVER_API_PORT, `internal_port`). @default `4200` (seed 004) */
+  /** @default `"auth"` with Prefect 3; Prefect 2 takes `"private"` only */
+  access?: "auth" | "private";
+  /**
+   * The server's FlyApp: FlyApp's args without `processGroups`, whose one group `app` the component makes
+   * (`prefect server start`, an HTTP service on `port` with the `/api/health` check); `group` is merged over it.
+   */
+  app: Omit<FlyAppArgs, "image" | "processGroups"> & {
+    /** @default `defaultPrefectImages[version]` */
+    image?: pulumi.Input<string>;
+    /** Over the default group, e.g. `{ guest, httpService: { minMachinesRunning: 1, autostop: "off" } }`. @default `{}` */
+    group?: Partial<FlyProcessGroupArgs>;
+  };
+  /** @default `4200` (Prefect's) */
   port?: number;
-  /** Health checks. @default GET `/api/health` 30s / 5s / 60s grace (seed 004) */
-  checks?: DeepInput<MachineCheck[]>;
-  /** Extra plain environment, merged over the server's own (seed 004 `[env]`). */
-  env?: Record<string, string>;
 }
 
 /** Which mode decides which resources exist, so it is a plain field. */
 export type PrefectServerArgs = ColocatedPrefectServerArgs | StandalonePrefectServerArgs;
 
-function workPoolCommands(cli: string[], pools: string[], processGroup?: string): Record<string, FlyExecCommandArgs> {
+function workPoolCommands(cli: string[], pools: Record<string, PrefectWorkPoolArgs>, processGroup?: string): Record<string, FlyExecCommandArgs> {
   return Object.fromEntries(
-    pools.map((pool) => [
+    Object.entries(pools).map(([pool, spec]) => [
       `work-pool-${pool}`,
       {
-        command: [...cli, "work-pool", "create", pool, "--type", "process", "--overwrite"],
+        command: [...cli, "work-pool", "create", pool, "--type", spec.type ?? "process", "--overwrite"],
         processGroup,
         attempts: workPoolAttempts,
         retryDelaySeconds: workPoolRetryDelaySeconds,
@@ -107,47 +112,55 @@ function workPoolCommands(cli: string[], pools: string[], processGroup?: string)
 }
 
 /**
- * The self-hosted Prefect server with its work pools. `colocated` only describes what the worker FlyApp
- * must carry (`env`, `secretEnv`, `workPoolCommands`); `standalone` makes its own FlyApp and hands its
- * clients the URL and auth string.
+ * A self-hosted Prefect server with its work pools. `colocated` only describes what the host FlyApp must carry
+ * (`env`, `secretEnv`, `workPoolCommands`); `standalone` makes its own FlyApp and hands its clients the URL
+ * and, with `access: "auth"`, the auth string.
+ *
+ * @example
+ * const prefect = new PrefectServer("prefect", {
+ *   mode: "standalone", version: 3, databaseUrl: config.requireSecret("prefectDatabaseUrl"),
+ *   app: { appName: "acme-prefect", orgSlug: "acme", primaryRegion: "ewr" },
+ *   workPools: { default: {} },
+ * });
  */
 export class PrefectServer extends pulumi.ComponentResource {
-  /** Where clients reach the API: `http://localhost:4200/api` (colocated) or `https://<app>.fly.dev/api`. */
+  /** Where clients reach the API: `http://localhost:<port>/api` (colocated), `https://<app>.fly.dev/api` (auth) or `http://<app>.flycast/api` (private). */
   readonly apiUrl: pulumi.Output<string>;
   /** Plain environment for clients (`PREFECT_API_URL`). */
   readonly env: pulumi.Output<Record<string, string>>;
   /**
-   * Secret environment: colocated, the server's `PREFECT_API_DATABASE_CONNECTION_URL` for the worker app's
-   * secrets; standalone, the clients' `PREFECT_API_AUTH_STRING`.
+   * Secret environment: colocated, the server's `PREFECT_API_DATABASE_CONNECTION_URL` for the host app's
+   * secrets; standalone with auth, the clients' `PREFECT_API_AUTH_STRING`; otherwise empty.
    */
   readonly secretEnv: pulumi.Output<Record<string, string>>;
-  /** `admin:<generated>` (secret), standalone only. */
+  /** `admin:<generated>` (secret), standalone with `access: "auth"` only. */
   readonly authString: pulumi.Output<string> | undefined;
-  /**
-   * Colocated: the worker FlyApp's `execCommands` that create the work pools inside its machine. Empty in
-   * standalone mode, where the server app runs them itself.
-   */
+  /** Colocated: the host FlyApp's `execCommands` that create the work pools inside its machine. Empty otherwise. */
   readonly workPoolCommands: Record<string, FlyExecCommandArgs>;
   /** The server's FlyApp, standalone only. */
   readonly app: FlyApp | undefined;
 
   constructor(name: string, args: PrefectServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    const pools = args.workPools ?? defaultWorkPools;
-    validate(name, args, pools);
+    const version = args.version ?? 3;
+    const pools = args.workPools ?? {};
+    validate(name, args, version, pools);
     super("platform:index:PrefectServer", name, {}, opts);
 
     const databaseUrl = pulumi.secret(args.databaseUrl);
     if (args.mode === "colocated") {
-      this.apiUrl = pulumi.output(localApiUrl);
+      this.apiUrl = pulumi.output(`http://localhost:${args.port ?? defaultPrefectPort}/api`);
       this.secretEnv = pulumi.secret(databaseUrl.apply((url): Record<string, string> => ({ PREFECT_API_DATABASE_CONNECTION_URL: url })));
       this.authString = undefined;
-      this.workPoolCommands = workPoolCommands(args.prefectCli ?? ["uv", "run", "prefect"], pools, args.processGroup);
+      this.workPoolCommands = workPoolCommands(args.prefectCli ?? ["prefect"], pools, args.processGroup);
       this.app = undefined;
     } else {
-      const authString = this.createAuthString(name);
-      this.app = this.createApp(name, args, pools, databaseUrl, authString);
-      this.apiUrl = pulumi.interpolate`https://${this.app.hostname}/api`;
-      this.secretEnv = pulumi.secret(authString.apply((auth): Record<string, string> => ({ PREFECT_API_AUTH_STRING: auth })));
+      const access = args.access ?? "auth";
+      const authString = access === "auth" ? this.createAuthString(name) : undefined;
+      this.app = this.createApp(name, args, version, pools, databaseUrl, authString);
+      this.apiUrl = authString ? pulumi.interpolate`https://${this.app.hostname}/api` : pulumi.interpolate`http://${this.app.appName}.flycast/api`;
+      this.secretEnv = authString
+        ? pulumi.secret(authString.apply((auth): Record<string, string> => ({ PREFECT_API_AUTH_STRING: auth })))
+        : pulumi.output<Record<string, string>>({});
       this.authString = authString;
       this.workPoolCommands = {};
     }
@@ -156,7 +169,7 @@ export class PrefectServer extends pulumi.ComponentResource {
     this.registerOutputs({ apiUrl: this.apiUrl, env: this.env, secretEnv: this.secretEnv, authString: this.authString });
   }
 
-  /** Basic auth, `user:password` as Prefect expects it in PREFECT_SERVER_API_AUTH_STRING. */
+  /** Basic auth, `user:password` as Prefect 3 expects it in PREFECT_SERVER_API_AUTH_STRING. */
   private createAuthString(name: string): pulumi.Output<string> {
     const password = new random.RandomPassword(`${name}-auth`, { length: 32, special: false }, { parent: this });
     return pulumi.secret(pulumi.interpolate`admin:${password.result}`);
@@ -165,61 +178,70 @@ export class PrefectServer extends pulumi.ComponentResource {
   private createApp(
     name: string,
     args: StandalonePrefectServerArgs,
-    pools: string[],
+    version: PrefectVersion,
+    pools: Record<string, PrefectWorkPoolArgs>,
     databaseUrl: pulumi.Output<string>,
-    authString: pulumi.Output<string>,
+    authString: pulumi.Output<string> | undefined,
   ): FlyApp {
-    const port = args.port ?? defaultPort;
+    const port = args.port ?? defaultPrefectPort;
+    const { image, group, ...app } = args.app;
+    const isPrivate = authString === undefined;
+    const base: FlyProcessGroupArgs = {
+      count: 1,
+      guest: defaultPrefectGuests[version],
+      command: ["prefect", "server", "start", "--host", "0.0.0.0"],
+      // Through Flycast the proxy speaks plain HTTP inside the private network; publicly, HTTPS only.
+      httpService: { internalPort: port, forceHttps: !isPrivate, checks: [healthCheck(port)] },
+    };
+    const merged: FlyProcessGroupArgs = { ...base, ...group, httpService: { ...base.httpService, ...group?.httpService } as FlyProcessGroupArgs["httpService"] };
+    const addresses: IpType[] = isPrivate ? ["private_v6"] : [];
     return new FlyApp(
       name,
       {
-        appName: args.appName,
-        orgSlug: args.orgSlug,
-        primaryRegion: args.region,
-        image: args.image ?? defaultPrefectImage,
-        processGroups: {
-          app: {
-            count: 1,
-            guest: args.guest ?? defaultPrefectGuest,
-            command: ["prefect", "server", "start", "--host", "0.0.0.0"],
-            httpService: {
-              internalPort: port,
-              forceHttps: args.forceHttps ?? true,
-              autostop: args.autostop ?? "off",
-              autostart: args.autostart ?? true,
-              minMachinesRunning: args.minMachinesRunning ?? 1,
-              checks: args.checks ?? [healthCheck(port)],
-            },
-          },
-        },
-        env: {
+        ...app,
+        image: image ?? defaultPrefectImages[version],
+        processGroups: { app: merged },
+        ipAddresses: [...new Set<IpType>([...addresses, ...(app.ipAddresses ?? [])])],
+        env: pulumi.output(app.env ?? {}).apply((own) => ({
           PREFECT_SERVER_API_HOST: "0.0.0.0",
           PREFECT_SERVER_API_PORT: String(port),
           // For the work-pool commands run inside the server's machine.
           PREFECT_API_URL: `http://localhost:${port}/api`,
-          ...args.env,
-        },
-        secrets: {
+          ...own,
+        })),
+        secrets: pulumi.output(app.secrets ?? {}).apply((own) => ({
+          ...own,
           PREFECT_API_DATABASE_CONNECTION_URL: databaseUrl,
-          PREFECT_SERVER_API_AUTH_STRING: authString,
-          PREFECT_API_AUTH_STRING: authString,
-        },
-        execCommands: workPoolCommands(["prefect"], pools),
+          ...(authString ? { PREFECT_SERVER_API_AUTH_STRING: authString, PREFECT_API_AUTH_STRING: authString } : {}),
+        })),
+        execCommands: { ...workPoolCommands(["prefect"], pools), ...app.execCommands },
       },
       { parent: this },
     );
   }
 }
 
-function validate(name: string, args: PrefectServerArgs, pools: string[]): void {
+function validate(name: string, args: PrefectServerArgs, version: PrefectVersion, pools: Record<string, PrefectWorkPoolArgs>): void {
   const fail = (message: string): never => {
     throw new Error(`PrefectServer '${name}': ${message}`);
   };
   const mode: unknown = args.mode;
   if (mode !== "colocated" && mode !== "standalone") fail(`mode must be "colocated" or "standalone", got ${JSON.stringify(mode)}`);
-  if (pools.length === 0) fail("workPools must name at least one pool (the flows' deployments need them)");
-  for (const pool of pools) {
+  if (!prefectVersions.includes(version)) fail(`version must be 2 or 3, got ${JSON.stringify(version)}`);
+  for (const pool of Object.keys(pools)) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(pool)) fail(`work pool name '${pool}' must be lowercase letters, digits or dashes`);
   }
-  if (new Set(pools).size !== pools.length) fail(`workPools lists a pool twice: ${pools.join(", ")}`);
+  if (args.mode === "standalone") {
+    const access: unknown = args.access ?? "auth";
+    if (access !== "auth" && access !== "private") fail(`access must be "auth" or "private", got ${JSON.stringify(access)}`);
+    if (version === 2 && access === "auth") {
+      fail('access "auth" needs Prefect 3 (Prefect 2 has no server auth string); use access: "private" (Flycast only) or version: 3');
+    }
+    if (args.app.secrets !== undefined && !pulumi.Output.isInstance(args.app.secrets)) {
+      const own = Object.keys(args.app.secrets).filter((key) => key.startsWith("PREFECT_API_") || key.startsWith("PREFECT_SERVER_API_"));
+      if (own.length > 0) fail(`app.secrets: ${own.join(", ")} are set by the component`);
+    }
+  }
+  const port = args.port;
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) fail(`port must be between 1 and 65535, got ${port}`);
 }

@@ -262,17 +262,22 @@ describe.each(["production", "staging"] as const)("%s: seed 000", (stack) => {
     });
 
     it(`CNAME ${expected.hostname} → ${expected.dashboard}.fly.dev, proxied`, () => {
-      expect(resource(runOf(stack), types.dnsRecord, "dashboard-cname").inputs).toMatchObject({
+      const record = resource(runOf(stack), types.dnsRecord, `dashboard-fly-dns-${expected.hostname}`);
+      expect(record.inputs).toMatchObject({
         zoneId: "fedcba9876543210fedcba9876543210",
         name: expected.hostname,
         type: "CNAME",
         content: `${expected.dashboard}.fly.dev`,
         proxied: true,
       });
+      // Made by FlyApp now; the alias keeps the record an existing stack has as the DashboardApp's `dashboard-cname`.
+      expect(record.aliases).toContainEqual({ name: "dashboard-cname", parentUrn: expect.stringMatching(/platform:index:DashboardApp::dashboard$/) });
     });
 
     it("the ACME challenge record fly certs show asks for, not proxied", () => {
-      expect(resource(runOf(stack), types.dnsRecord, "dashboard-acme-challenge").inputs).toMatchObject({
+      const record = resource(runOf(stack), types.dnsRecord, `dashboard-fly-acme-${expected.hostname}`);
+      expect(record.aliases).toContainEqual({ name: "dashboard-acme-challenge", parentUrn: expect.stringMatching(/platform:index:DashboardApp::dashboard$/) });
+      expect(record.inputs).toMatchObject({
         name: `_acme-challenge.${expected.hostname}`,
         type: "CNAME",
         content: `${expected.hostname}.x1y2z3.flydns.net`,

@@ -27,6 +27,8 @@ export interface Registration {
   inputs: Json;
   /** A read (`get`/StackReference) rather than a registration. */
   read: boolean;
+  /** Structured aliases (`aliases: [{ name, parent }]`): the old name and the old parent's URN. */
+  aliases: { name: string; parentUrn: string }[];
 }
 
 export interface StackRun {
@@ -192,6 +194,7 @@ interface RequestLike {
   getObject?(): { toJavaScript(): Json } | undefined;
   getProperties?(): { toJavaScript(): Json } | undefined;
   getAdditionalsecretoutputsList?(): string[];
+  getAliasesList?(): { getSpec(): { getName(): string; getParenturn(): string } | undefined }[];
 }
 
 type Callback = (error: unknown, response: unknown) => void;
@@ -212,6 +215,10 @@ function record(registrations: Registration[], req: RequestLike, read: boolean):
     dependencies: req.getDependenciesList?.() ?? [],
     inputs,
     read,
+    aliases: (req.getAliasesList?.() ?? []).flatMap((alias) => {
+      const spec = alias.getSpec();
+      return spec ? [{ name: spec.getName(), parentUrn: spec.getParenturn() }] : [];
+    }),
   });
 }
 
