@@ -33,33 +33,40 @@ function splitEnv(app: FlyAppConfig): { env: Record<string, string>; settings: R
   return { env, settings };
 }
 
+/**
+ * Seed 000 §2/§4's layout: `naluma_content` (the app's data, created with the project) and `prefect_server`
+ * (Prefect's state); `pipeline` reads and writes rows of naluma_content, `migrations` owns its DDL. Prefect logs
+ * in as the project owner, so no role is granted on prefect_server and it stays closed to every other role.
+ */
+function neonLayout(config: PlatformConfig): Pick<NeonProjectArgs, "databases" | "roles" | "compute"> {
+  const { databases, roles, compute } = config.neon;
+  return {
+    databases: { [databases.app]: { protect: config.neon.protected }, [databases.prefect]: {} },
+    roles: {
+      [roles.app]: { profile: "app", databases: [databases.app] },
+      [roles.migrations]: { profile: "migrations", databases: [databases.app] },
+    },
+    compute,
+  };
+}
+
 /** Owner mode creates the project; branch mode reads the owner stack's project, main branch and owner role. */
 function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId?: pulumi.Output<string> } {
   const neon = config.neon;
-  const common: NeonProjectArgs = {
-    minCu: neon.compute.minCu,
-    maxCu: neon.compute.maxCu,
-    suspendTimeoutSeconds: neon.compute.suspendTimeoutSeconds,
-    databaseName: neon.databases.app,
-    prefectDatabaseName: neon.databases.prefect,
-    appRoleName: neon.roles.app,
-    migrationsRoleName: neon.roles.migrations,
-  };
   if (neon.ownsProject) {
     return {
       args: {
-        ...common,
-        owner: {
-          name: neon.projectName,
-          regionId: neon.regionId,
-          pgVersion: neon.pgVersion,
-          historyRetentionSeconds: neon.historyRetentionSeconds,
-          orgId: neon.orgId,
-          protect: neon.protected,
-          protectMainBranch: neon.protected,
-          // The allowlist is written by neon:IpAllowList after the Fly apps (below), so it can list their egress IPs.
-          adopt: neon.adopt,
-        },
+        mode: "owner",
+        ...neonLayout(config),
+        name: neon.projectName,
+        regionId: neon.regionId,
+        pgVersion: neon.pgVersion,
+        historyRetentionSeconds: neon.historyRetentionSeconds,
+        orgId: neon.orgId,
+        protect: neon.protected,
+        protectMainBranch: neon.protected,
+        // The allowlist is written by neon:IpAllowList after the Fly apps (below), so it can list their egress IPs.
+        adopt: neon.adopt,
       },
     };
   }
@@ -70,14 +77,13 @@ function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId
   const mainBranchId = read("neonMainBranchId");
   return {
     args: {
-      ...common,
-      branch: {
-        projectId: read("neonProjectId"),
-        parentBranchId: mainBranchId,
-        name: neon.branchName,
-        ownerRoleName: read("neonOwnerRoleName"),
-        resetFromParent: neon.resetFromParent,
-      },
+      mode: "branch",
+      ...neonLayout(config),
+      projectId: read("neonProjectId"),
+      parentBranchId: mainBranchId,
+      name: neon.branchName,
+      ownerRoleName: read("neonOwnerRoleName"),
+      resetFromParent: neon.resetFromParent,
     },
     mainBranchId,
   };
@@ -162,9 +168,19 @@ const egressIpAddresses: IpType[] | undefined = config.neon.allowFlyEgress ? ["e
 // Seed 000 §4: the project (production) or this stack's branch of it, the databases, roles and connection strings.
 const neonSetup = neonArgs(config);
 const neon = new NeonProject("neon", neonSetup.args);
+// Seed 000's three connection strings, all for SQLAlchemy's asyncpg dialect. The app goes through PgBouncer;
+// Alembic and Prefect (prepared statements, session state) connect directly.
+const neonUrls = {
+  /** DATABASE_URL */
+  app: neon.connectionUrl(config.neon.roles.app, config.neon.databases.app, { pooled: true, driver: "sqlalchemy+asyncpg" }),
+  /** DATABASE_URL_MIGRATIONS */
+  migrations: neon.connectionUrl(config.neon.roles.migrations, config.neon.databases.app, { driver: "sqlalchemy+asyncpg" }),
+  /** PREFECT_API_DATABASE_CONNECTION_URL */
+  prefect: neon.ownerConnectionUrl(config.neon.databases.prefect, { driver: "sqlalchemy+asyncpg" }),
+};
 
 // Seed 000 §2 (colocated in the worker) or seed 004 (its own app).
-const prefect = new PrefectServer("prefect", prefectArgs(config, neon.prefectUrl));
+const prefect = new PrefectServer("prefect", prefectArgs(config, neonUrls.prefect));
 
 // Seed 000 §1: the worker app with the seed's `fly secrets set` list and a deploy token for CI.
 const workerEnv = splitEnv(config.worker);
@@ -173,8 +189,8 @@ const workerVolumes: Record<string, FlyVolumeArgs> | undefined = workerVolume ? 
 const workerSecrets: SecretInputs = {
   ...secretEnv(config.secrets, config.worker.secrets),
   ...workerEnv.settings,
-  DATABASE_URL: neon.appUrl,
-  DATABASE_URL_MIGRATIONS: neon.migrationsUrl,
+  DATABASE_URL: neonUrls.app,
+  DATABASE_URL_MIGRATIONS: neonUrls.migrations,
 };
 const worker = new FlyApp("worker", {
   appName: config.worker.appName,
@@ -216,7 +232,7 @@ const dashboard = new DashboardApp("dashboard", {
       },
     },
     env: dashboardEnv.env,
-    secrets: { ...secretEnv(config.secrets, config.dashboard.secrets), ...dashboardEnv.settings, DATABASE_URL: pulumi.secret(neon.appUrl) },
+    secrets: { ...secretEnv(config.secrets, config.dashboard.secrets), ...dashboardEnv.settings, DATABASE_URL: pulumi.secret(neonUrls.app) },
     ipAddresses: egressIpAddresses,
     deployToken: { expiry: config.fly.deployTokenExpiry },
   },
@@ -314,10 +330,10 @@ export const neonHost = neon.host;
 /** The branch's PgBouncer host (the app). */
 export const neonPoolerHost = neon.poolerHost;
 /** DATABASE_URL: `pipeline` through the pooler (secret). */
-export const databaseUrl = pulumi.secret(neon.appUrl);
+export const databaseUrl = pulumi.secret(neonUrls.app);
 /** DATABASE_URL_MIGRATIONS: `migrations` on the direct host (secret). */
-export const migrationsDatabaseUrl = pulumi.secret(neon.migrationsUrl);
+export const migrationsDatabaseUrl = pulumi.secret(neonUrls.migrations);
 /** PREFECT_API_DATABASE_CONNECTION_URL: `prefect_server` on the direct host (secret). */
-export const prefectDatabaseUrl = pulumi.secret(neon.prefectUrl);
+export const prefectDatabaseUrl = pulumi.secret(neonUrls.prefect);
 /** The GitHub Actions environment holding this stack's deploy secrets. */
 export const githubEnvironment = deployEnvironment.environment;

@@ -47,7 +47,7 @@ interface PrefectServerBaseArgs {
   /**
    * The server's database as SQLAlchemy takes it, `postgresql+asyncpg://…` on a **direct** (not PgBouncer)
    * endpoint: Prefect's prepared statements do not survive a transaction pooler. From a NeonProject
-   * (`ownerConnectionUrl(db, { driver: "asyncpg" })`) or any URL the program holds as a secret (Supabase).
+   * (`ownerConnectionUrl(db, { driver: "sqlalchemy+asyncpg" })`) or any URL the program holds as a secret (Supabase).
    */
   databaseUrl: pulumi.Input<string>;
   /** Prefect major version of server and clients. Basic auth (an auth string) exists only in 3. @default `3` */

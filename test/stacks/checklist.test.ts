@@ -349,7 +349,8 @@ describe.each(["production", "staging"] as const)("%s: seed 000", (stack) => {
       const created = resource(run, types.postgresRole, `neon-${role}`).inputs;
       expect(created.name).toBe(role);
       expect(isSecret(created.password)).toBe(true);
-      expect(resource(run, types.postgresGrant, `neon-${role}`).inputs).toMatchObject({
+      // One Grant per role and database (aliased from `neon-<role>`, its name while a role had one database).
+      expect(resource(run, types.postgresGrant, `neon-${role}-naluma_content`).inputs).toMatchObject({
         database: "naluma_content",
         role,
         profile,
