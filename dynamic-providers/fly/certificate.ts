@@ -77,7 +77,7 @@ export const certificateProvider = dynamicProvider<CertificateInputs, Certificat
     const hostname = typeof news.hostname === "string" && !isUnknown(news.hostname) ? news.hostname.toLowerCase().replace(/\.$/, "") : news.hostname;
     const problems = failures("fly certificate", isUnknown(hostname) ? undefined : hostname);
     if (!isUnknown(news.appName)) problems.pattern("appName", news.appName, appNamePattern, "a Fly app name");
-    if (!isUnknown(hostname)) problems.pattern("hostname", hostname, hostnamePattern, "a DNS name such as `dashboard.naluma.space` or `*.naluma.space`");
+    if (!isUnknown(hostname)) problems.pattern("hostname", hostname, hostnamePattern, "a DNS name such as `app.example.com` or `*.example.com`");
     if (news.adopt !== undefined && typeof news.adopt !== "boolean" && !isUnknown(news.adopt)) problems.add("adopt", "must be true or false", news.adopt);
     return { inputs: { ...news, hostname }, failures: problems.list };
   },

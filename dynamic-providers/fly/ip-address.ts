@@ -83,9 +83,9 @@ export const ipAddressProvider = dynamicProvider<IpAddressInputs, IpAddressOutpu
     const problems = failures("fly ip address", isUnknown(news.appName) ? undefined : news.appName);
     if (!isUnknown(news.appName)) problems.pattern("appName", news.appName, appNamePattern, "a Fly app name");
     if (!isUnknown(news.type)) problems.oneOf("type", news.type, ipTypes, true);
-    if (!isUnknown(news.region)) problems.pattern("region", news.region, /^[a-z]{3}$/, "a three-letter Fly region code such as `fra`, or empty for a global address", false);
+    if (!isUnknown(news.region)) problems.pattern("region", news.region, /^[a-z]{3}$/, "a three-letter Fly region code such as `ams`, or empty for a global address", false);
     if (!isUnknown(news.type) && egressIpTypes.includes(news.type) && !isUnknown(news.region) && !news.region) {
-      problems.add("region", `is required for ${news.type} (an egress address belongs to one region), e.g. \`fra\``);
+      problems.add("region", `is required for ${news.type} (an egress address belongs to one region), e.g. \`ams\``);
     }
     if (news.network !== undefined && news.network !== "" && !isUnknown(news.network)) {
       if (news.type !== "private_v6" && !isUnknown(news.type)) problems.add("network", `can only be set when type is private_v6 (type is ${String(news.type)})`, news.network);

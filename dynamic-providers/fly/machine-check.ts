@@ -30,7 +30,7 @@ export function checkMachine(news: MachineInputs): { inputs: MachineInputs; fail
   if (known(news.name)) {
     problems.pattern("name", news.name, machineNamePattern, "1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit");
   }
-  if (known(news.region)) problems.pattern("region", news.region, regionPattern, "a 3-letter lowercase Fly region code such as `fra` or `ewr`");
+  if (known(news.region)) problems.pattern("region", news.region, regionPattern, "a 3-letter lowercase Fly region code such as `ams` or `ord`");
   if (known(news.image)) problems.pattern("image", news.image, /^\S+$/, "a container image reference such as `registry.fly.io/app:deployment-1`");
 
   if (news.guest !== undefined && known(news.guest)) checkGuest(problems, news.guest);

@@ -136,7 +136,7 @@ export const releaseCommandProvider = dynamicProvider<ReleaseCommandInputs, Rele
   async check(_olds, news) {
     const problems = failures("fly release command", isUnknown(news.appName) ? undefined : news.appName);
     if (!isUnknown(news.appName)) problems.pattern("appName", news.appName, appNamePattern, "a Fly app name");
-    if (!isUnknown(news.region)) problems.pattern("region", news.region, regionPattern, "a 3-letter lowercase Fly region code such as `fra`");
+    if (!isUnknown(news.region)) problems.pattern("region", news.region, regionPattern, "a 3-letter lowercase Fly region code such as `ams`");
     if (!isUnknown(news.image)) problems.pattern("image", news.image, /^\S+$/, "an image reference such as `registry.fly.io/app:deployment-1`");
     const command: unknown = news.command;
     if (!isUnknown(command)) {
@@ -148,7 +148,7 @@ export const releaseCommandProvider = dynamicProvider<ReleaseCommandInputs, Rele
     problems.integer("timeoutSeconds", news.timeoutSeconds, { min: 1, max: 3600 });
     if (news.guest !== undefined && !isUnknown(news.guest)) {
       // The guest follows the machine rules (memory steps, cpu kinds); reported under this resource's name.
-      const machine = checkMachine({ appName: "x", name: "release-command", region: "fra", image: "x", guest: news.guest });
+      const machine = checkMachine({ appName: "x", name: "release-command", region: "xxx", image: "x", guest: news.guest });
       for (const failure of machine.failures.filter((f) => f.property.startsWith("guest"))) {
         problems.add(failure.property, failure.reason.replace(/^.*?: guest\.\w+ /, ""));
       }

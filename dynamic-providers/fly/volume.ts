@@ -96,7 +96,7 @@ export function checkVolume(olds: Partial<VolumeInputs>, news: VolumeInputs): { 
   const known = (value: unknown): boolean => !isUnknown(value);
   if (known(news.appName)) problems.pattern("appName", news.appName, machineNamePattern, "an existing Fly app name (lowercase letters, digits, dashes)");
   if (known(news.name)) problems.pattern("name", news.name, volumeNamePattern, "1-30 lowercase letters, digits or underscores");
-  if (known(news.region)) problems.pattern("region", news.region, regionPattern, "a 3-letter lowercase Fly region code such as `fra` or `ewr`");
+  if (known(news.region)) problems.pattern("region", news.region, regionPattern, "a 3-letter lowercase Fly region code such as `ams` or `ord`");
   if (known(news.sizeGb)) problems.integer("sizeGb", news.sizeGb, { min: 1, max: 500 });
   if (known(news.snapshotRetention)) problems.integer("snapshotRetention", news.snapshotRetention, { min: 1, max: 60 });
   for (const flag of ["encrypted", "autoBackupEnabled", "adopt"] as const) {

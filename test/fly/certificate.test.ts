@@ -28,7 +28,7 @@ describe("certificate check()", () => {
   });
 
   it.each<[string, unknown, string]>([
-    ["a URL", { appName, hostname: "https://dashboard.naluma.space" }, "hostname must be a DNS name such as `dashboard.naluma.space` or `*.naluma.space`, got \"https://dashboard.naluma.space\""],
+    ["a URL", { appName, hostname: "https://dashboard.naluma.space" }, "hostname must be a DNS name such as `app.example.com` or `*.example.com`, got \"https://dashboard.naluma.space\""],
     ["a bare label", { appName, hostname: "dashboard" }, "fly certificate 'dashboard': hostname must be a DNS name"],
     ["a wildcard in the middle", { appName, hostname: "a.*.naluma.space" }, "hostname must be a DNS name"],
     ["no hostname", { appName }, "hostname is required"],

@@ -1,0 +1,58 @@
+/**
+ * The library holds no team: no seed's names, ports or regions as values in components/ or dynamic-providers/
+ * (JSDoc examples may quote the seeds; code may not). Every string and number literal of the code is read with
+ * TypeScript's own parser, so comments are left out and nothing is matched by accident inside them.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+const root = join(__dirname, "..", "..");
+const libraryDirs = ["components", "dynamic-providers"];
+
+/** What the five guides name: team, app, database, role and pool names, the seeds' ports and regions. */
+const teamStrings = [
+  "naluma", "draft", "nuzantara", "chat-dev", "chat_dev", "captionacc", "pipeline", "prefect_server", "content-pool",
+  "recovery-pool", "news-ingestion", "balizero", "fra", "ewr", "sin", "CF_ACCESS_AUD", "CLOUDFLARE_API_TOKEN",
+  "CF_API_TOKEN", "FLY_API_TOKEN_DASHBOARD", "WORKER_SECRET", "_stcore",
+];
+const teamNumbers = [8501, 8080, 8000, 3072];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") && !entry.name.endsWith(".gen.ts") ? [path] : [];
+  });
+}
+
+function literals(path: string): { text: string; line: number; numeric: boolean }[] {
+  const source = ts.createSourceFile(path, readFileSync(join(root, path), "utf8"), ts.ScriptTarget.ES2022, true);
+  const found: { text: string; line: number; numeric: boolean }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isStringLiteralLike(node) || ts.isNumericLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) {
+      found.push({ text: node.text, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1, numeric: ts.isNumericLiteral(node) });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+describe("the library holds no team", () => {
+  const files = libraryDirs.flatMap(sourceFiles);
+
+  it("reads the library's files", () => {
+    expect(files).toEqual(expect.arrayContaining(["components/fly-app.ts", "dynamic-providers/fly/machine.ts"]));
+  });
+
+  it.each(files)("%s: no seed name, port or region as a value", (path) => {
+    const offending = literals(path)
+      .filter(({ text, numeric }) =>
+        numeric ? teamNumbers.includes(Number(text)) : teamStrings.some((team) => new RegExp(`(^|[^A-Za-z])${team}([^A-Za-z]|$)`).test(text)),
+      )
+      .map(({ text, line }) => `${path}:${line} ${JSON.stringify(text)}`);
+    expect(offending).toEqual([]);
+  });
+});
