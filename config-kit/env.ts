@@ -1,7 +1,7 @@
 import type { Reader } from "./reader";
 import { envNameRule, patterns } from "./rules";
 
-/** Names a stack may not set in an env map, and the rule that says why (`is a secret the platform sets; …`). */
+/** Names a stack may not set in an env map, and the rule that says why (`is a secret the platform sets; …`); the fix removes them. */
 export interface ReservedNames {
   readonly names: readonly string[];
   readonly rule: string;
@@ -12,7 +12,7 @@ export function readEnv(read: Reader, path: string, value: unknown, defaults: Re
   const env = read.textMap(path, value);
   for (const name of Object.keys(env)) {
     if (!patterns.envName.test(name)) read.problems.add(`${path}.${name}`, `must be ${envNameRule}`);
-    else if (reserved?.names.includes(name)) read.problems.add(`${path}.${name}`, reserved.rule);
+    else if (reserved?.names.includes(name)) read.unknown(`${path}.${name}`, reserved.rule);
   }
   return { ...defaults, ...env };
 }

@@ -368,7 +368,7 @@ class Scope implements ProgramReader {
     const map = read.textMap(path, value);
     for (const name of Object.keys(map)) {
       if (options.names && !options.names.pattern.test(name)) read.problems.add(`${path}.${name}`, `must be ${options.names.rule}`);
-      else if (options.reserved?.names.includes(name)) read.problems.add(`${path}.${name}`, options.reserved.rule);
+      else if (options.reserved?.names.includes(name)) read.unknown(`${path}.${name}`, options.reserved.rule);
     }
     return { ...options.default, ...map };
   }
