@@ -8,14 +8,30 @@
  * the Access team domain, which the Zero Trust organization already has) is not.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { failures, parseDuration, type CheckFailure, type Failures } from "./dynamic-providers/core/check";
+import {
+  ConfigError,
+  configFailures,
+  explain,
+  flyAppNameRule,
+  flyRegions,
+  namespaceKeys,
+  patterns,
+  readChecks,
+  readEnv,
+  readGuest,
+  readSecrets as getSecrets,
+  readSection,
+  Reader,
+} from "./config-kit";
+import { parseDuration, type Failures } from "./dynamic-providers/core/check";
 import { appNamePattern } from "./dynamic-providers/fly/app";
-import { checkGuest, checkHealthCheck, machineNamePattern, processGroupPattern } from "./dynamic-providers/fly/machine-check";
+import { machineNamePattern, processGroupPattern } from "./dynamic-providers/fly/machine-check";
 import type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule } from "./dynamic-providers/fly/machine-types";
 import { isAllowedIpEntry, neonRegions, projectDefaults } from "./dynamic-providers/neon/project";
 import { computeUnitsRule, isComputeUnits, isSuspendTimeout, suspendTimeoutRule } from "./dynamic-providers/neon/endpoint";
 
 export type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule };
+export { ConfigError };
 
 export const environments = ["production", "staging", "preview"] as const;
 export type EnvironmentName = (typeof environments)[number];
@@ -23,15 +39,6 @@ export const prefectModes = ["colocated", "standalone"] as const;
 export type PrefectMode = (typeof prefectModes)[number];
 export const identityProviders = ["google", "github"] as const;
 export type IdentityProvider = (typeof identityProviders)[number];
-
-/**
- * Fly regions, from https://fly.io/docs/reference/regions/ (the same 35 codes as `fly platform regions`
- * listed before Fly's 2025 consolidation, so stacks on a retired region still parse).
- */
-export const flyRegions: readonly string[] = [
-  "ams", "arn", "atl", "bog", "bom", "bos", "cdg", "den", "dfw", "ewr", "eze", "fra", "gdl", "gig", "gru", "hkg", "iad",
-  "jnb", "lax", "lhr", "mad", "mia", "nrt", "ord", "otp", "phx", "qro", "scl", "sea", "sin", "sjc", "syd", "waw", "yul", "yyz",
-];
 
 /** Environment variables the user's secrets become on the Fly apps (seed 000 §1 and §3). */
 export const secretEnvNames = [
@@ -313,13 +320,6 @@ export interface RawConfig {
   readonly secrets: Readonly<Partial<Record<UserSecretKey, string | pulumi.Output<string>>>>;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`stack config has ${problems.length} problem(s); fix them all and run again:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "ConfigError";
-  }
-}
-
 /** Per-environment defaults: the only place staging and production differ when their stack files say nothing. */
 interface EnvironmentDefaults {
   /** Appended to the seeds' app names; undefined: the stack must name its apps (previews share nothing). */
@@ -360,182 +360,9 @@ const prefectHealthCheck: MachineCheck = { type: "http", method: "GET", path: "/
 /** Streamlit's own health endpoint; the grace period covers its start-up. */
 const dashboardHealthCheck: MachineCheck = { type: "http", method: "GET", path: "/_stcore/health", interval: "30s", timeout: "5s", gracePeriod: "30s" };
 
-const patterns = {
-  flyOrg: /^[a-z0-9][a-z0-9-]*$/,
-  image: /^\S+$/,
-  envName: /^[A-Za-z_][A-Za-z0-9_]*$/,
-  volumeName: /^[a-z0-9_]{1,30}$/,
-  absolutePath: /^\/\S*$/,
-  hex32: /^[0-9a-f]{32}$/,
-  domain: /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
-  email: /^[^\s@]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
-  httpUrl: /^https?:\/\/[^\s/]+(?:\/\S*)?$/,
-  httpsUrl: /^https:\/\/[^\s/]+(?:\/\S*)?$/,
-  githubRepository: /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/,
-  gitBranch: /^(?!\/|.*\/$|.*\.\.)[A-Za-z0-9._/-]{1,255}$/,
-  stack: /^(?:[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/)?[A-Za-z0-9_.-]+$/,
-  neonProjectName: /^\S(?:.{0,62}\S)?$/,
-  neonBranchName: /^[A-Za-z0-9._/-]{1,256}$/,
-  postgresName: /^[a-z_][a-z0-9_]{0,62}$/,
-  pagesProject: /^[a-z0-9](?:[a-z0-9-]{0,56}[a-z0-9])?$/,
-  r2Bucket: /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
-};
-
 const sectionKeys = ["fly", "worker", "dashboard", "prefect", "neon", "cloudflare", "github", "docs", "wordpress", "r2"] as const;
 const textKeys = ["environment", "productionStack"] as const;
 const userSecretKeys: readonly string[] = userSecretSpecs.map((spec) => spec.key);
-
-/** A Failures whose properties are relative to `prefix`, so the provider's own rules name stack config keys. */
-function under(problems: Failures, prefix: string): Failures {
-  return {
-    list: problems.list,
-    add: (property, rule, value) => problems.add(prefix + property, rule, value),
-    oneOf: (property, value, allowed, required) => problems.oneOf(prefix + property, value, allowed, required),
-    integer: (property, value, range) => problems.integer(prefix + property, value, range),
-    pattern: (property, value, regex, rule, required) => problems.pattern(prefix + property, value, regex, rule, required),
-  };
-}
-
-/** Typed reads of one config object; every problem lands in `problems` and the default stands in. */
-class Reader {
-  readonly unknownKeys: string[] = [];
-
-  constructor(readonly problems: Failures) {}
-
-  /** `known`: the settings the object may hold (others are reported); undefined for a map of names. */
-  object(path: string, value: unknown, known?: readonly string[]): Record<string, unknown> {
-    if (value === undefined || value === null) return {};
-    if (typeof value !== "object" || Array.isArray(value)) {
-      this.problems.add(path, known ? `must be an object with the settings ${known.join(", ")}` : "must be a map of names to settings", value);
-      return {};
-    }
-    const record = value as Record<string, unknown>;
-    if (!known) return record;
-    for (const key of Object.keys(record)) {
-      if (!known.includes(key)) {
-        this.unknownKeys.push(`platform:${path}.${key}`);
-        this.problems.add(`${path}.${key}`, `is not a setting this program reads (known: ${known.join(", ")})`);
-      }
-    }
-    return record;
-  }
-
-  text(path: string, value: unknown, fallback: string): string;
-  text(path: string, value: unknown, fallback?: string): string | undefined;
-  text(path: string, value: unknown, fallback?: string): string | undefined {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value === "string") return value;
-    this.problems.add(path, "must be text", value);
-    return fallback;
-  }
-
-  /** Accepts numbers and numeric text: `pulumi config set --path` may store either. */
-  number(path: string, value: unknown, fallback: number, range: { min?: number; max?: number; integer?: boolean } = {}): number {
-    if (value === undefined || value === null) return fallback;
-    const parsed = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-    if (typeof parsed !== "number" || Number.isNaN(parsed)) {
-      this.problems.add(path, "must be a number", value);
-      return fallback;
-    }
-    if (range.integer !== false) {
-      const before = this.problems.list.length;
-      this.problems.integer(path, parsed, range);
-      return this.problems.list.length > before ? fallback : parsed;
-    }
-    return parsed;
-  }
-
-  flag(path: string, value: unknown, fallback: boolean): boolean {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value === "boolean") return value;
-    if (value === "true" || value === "false") return value === "true";
-    this.problems.add(path, "must be true or false", value);
-    return fallback;
-  }
-
-  oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T): T {
-    if (value === undefined || value === null) return fallback;
-    const before = this.problems.list.length;
-    this.problems.oneOf(path, value, allowed);
-    return this.problems.list.length > before ? fallback : (value as T);
-  }
-
-  textList(path: string, value: unknown, fallback: string[]): string[] {
-    if (value === undefined || value === null) return fallback;
-    if (!Array.isArray(value)) {
-      this.problems.add(path, "must be a list of text", value);
-      return fallback;
-    }
-    return value.flatMap((item, index) => {
-      if (typeof item === "string") return [item];
-      this.problems.add(`${path}[${index}]`, "must be text", item);
-      return [];
-    });
-  }
-
-  /** A command: a list of arguments, or one line split on whitespace. */
-  command(path: string, value: unknown): string[] | undefined {
-    if (typeof value === "string") return value.trim().split(/\s+/).filter((part) => part !== "");
-    const list = this.textList(path, value, []);
-    return value === undefined || value === null ? undefined : list;
-  }
-
-  textMap(path: string, value: unknown): Record<string, string> {
-    if (value === undefined || value === null) return {};
-    if (typeof value !== "object" || Array.isArray(value)) {
-      this.problems.add(path, "must be a map of names to text", value);
-      return {};
-    }
-    const map: Record<string, string> = {};
-    for (const [name, item] of Object.entries(value as Record<string, unknown>)) {
-      // YAML turns `PORT: 8000` into a number; an environment variable is text either way.
-      if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") map[name] = String(item);
-      else this.problems.add(`${path}.${name}`, "must be text", item);
-    }
-    return map;
-  }
-
-  list(path: string, value: unknown): unknown[] {
-    if (value === undefined || value === null) return [];
-    if (Array.isArray(value)) return value;
-    this.problems.add(path, "must be a list", value);
-    return [];
-  }
-
-  match(path: string, value: string | undefined, regex: RegExp, rule: string): void {
-    this.problems.pattern(path, value, regex, rule);
-  }
-}
-
-function readGuest(read: Reader, owner: string, value: unknown, fallback: MachineGuest): MachineGuest {
-  const raw = read.object(`${owner}.guest`, value, ["cpuKind", "cpus", "memoryMb"]);
-  const guest: MachineGuest = {
-    cpuKind: read.text(`${owner}.guest.cpuKind`, raw.cpuKind, fallback.cpuKind) as CpuKind,
-    cpus: read.number(`${owner}.guest.cpus`, raw.cpus, fallback.cpus),
-    memoryMb: read.number(`${owner}.guest.memoryMb`, raw.memoryMb, fallback.memoryMb),
-  };
-  checkGuest(under(read.problems, `${owner}.`), guest);
-  return guest;
-}
-
-const checkFields = ["type", "port", "interval", "timeout", "gracePeriod", "method", "path", "headers"];
-
-function readChecks(read: Reader, path: string, value: unknown, fallback: MachineCheck[]): MachineCheck[] {
-  if (value === undefined || value === null) return fallback;
-  return read.list(path, value).map((item, index) => {
-    const at = `${path}[${index}]`;
-    const raw = read.object(at, item, checkFields);
-    const check: MachineCheck = { type: read.oneOf(`${at}.type`, raw.type, ["http", "tcp"], "http") };
-    if (raw.port !== undefined) check.port = read.number(`${at}.port`, raw.port, 0);
-    for (const field of ["interval", "timeout", "gracePeriod", "method", "path"] as const) {
-      const text = read.text(`${at}.${field}`, raw[field]);
-      if (text !== undefined) check[field] = text;
-    }
-    if (raw.headers !== undefined) check.headers = read.textMap(`${at}.headers`, raw.headers);
-    checkHealthCheck(read.problems, at, check);
-    return check;
-  });
-}
 
 function readVolume(read: Reader, owner: string, value: unknown): VolumeConfig | undefined {
   if (value === undefined || value === null) return undefined;
@@ -550,15 +377,10 @@ function readVolume(read: Reader, owner: string, value: unknown): VolumeConfig |
   return volume;
 }
 
-function readEnv(read: Reader, path: string, value: unknown, defaults: Record<string, string>): Record<string, string> {
-  const env = read.textMap(path, value);
-  const reserved: readonly string[] = [...secretEnvNames, ...platformSecretEnvNames];
-  for (const name of Object.keys(env)) {
-    if (!patterns.envName.test(name)) read.problems.add(`${path}.${name}`, "must be named with letters, digits and underscores, not starting with a digit");
-    else if (reserved.includes(name)) read.problems.add(`${path}.${name}`, "is a secret the platform sets; remove it from env (user secrets go in with `pulumi config set --secret`)");
-  }
-  return { ...defaults, ...env };
-}
+const reservedEnv = {
+  names: [...secretEnvNames, ...platformSecretEnvNames],
+  rule: "is a secret the platform sets; remove it from env (user secrets go in with `pulumi config set --secret`)",
+};
 
 function readSecretNames(read: Reader, path: string, value: unknown, fallback: SecretEnvName[]): SecretEnvName[] {
   const names = read.textList(path, value, fallback);
@@ -584,7 +406,7 @@ function readApp(read: Reader, path: string, raw: Record<string, unknown>, defau
   const rule =
     defaults.appName === undefined
       ? `required for a ${environment} stack, which shares nothing with the others (e.g. \`<slug>-naluma-content\`); 1-63 lowercase letters, digits or dashes`
-      : "1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit";
+      : flyAppNameRule;
   read.match(`${path}.appName`, appName, appNamePattern, rule);
   const image = read.text(`${path}.image`, raw.image, defaults.image ?? `registry.fly.io/${appName ?? ""}:latest`);
   read.match(`${path}.image`, image, patterns.image, "a container image reference such as `registry.fly.io/naluma-content:latest`");
@@ -595,8 +417,8 @@ function readApp(read: Reader, path: string, raw: Record<string, unknown>, defau
     appName: appName ?? "",
     image,
     region,
-    guest: readGuest(read, path, raw.guest, defaults.guest),
-    env: readEnv(read, `${path}.env`, raw.env, defaults.env),
+    guest: readGuest(read, `${path}.guest`, raw.guest, defaults.guest),
+    env: readEnv(read, `${path}.env`, raw.env, defaults.env, reservedEnv),
     secrets: readSecretNames(read, `${path}.secrets`, raw.secrets, defaults.secrets),
   };
   const volume = readVolume(read, path, raw.volume);
@@ -651,7 +473,7 @@ function readCronMachines(read: Reader, value: unknown, region: string): CronMac
       name,
       schedule: (schedule ?? "daily") as Schedule,
       command,
-      guest: readGuest(read, at, raw.guest, cronGuest),
+      guest: readGuest(read, `${at}.guest`, raw.guest, cronGuest),
       region: read.text(`${at}.region`, raw.region, region),
     };
     if (raw.region !== undefined) read.problems.oneOf(`${at}.region`, cron.region, flyRegions);
@@ -776,8 +598,8 @@ function readPrefect(read: Reader, value: unknown, fly: FlyConfig, suffix: strin
 
 /** Validates raw stack config and fills in the seeds' defaults; throws one ConfigError listing every problem. */
 export function parseConfig(raw: RawConfig): PlatformConfig {
-  const root = failures("stack config", undefined);
-  const read = new Reader(under(root, "platform:"));
+  const root = configFailures();
+  const read = new Reader(root, "platform");
   const problems = read.problems;
 
   for (const key of Object.keys(raw.values)) {
@@ -785,8 +607,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     if (userSecretKeys.includes(key)) {
       problems.add(key, "is a secret and must be set with `--secret`, not in plain text");
     } else if (!known.includes(key)) {
-      read.unknownKeys.push(`platform:${key}`);
-      problems.add(key, `is not a key this program reads (known: ${[...textKeys, ...sectionKeys, ...userSecretKeys].join(", ")})`);
+      read.unknown(key, `is not a key this program reads (known: ${[...textKeys, ...sectionKeys, ...userSecretKeys].join(", ")})`);
     }
   }
 
@@ -943,7 +764,10 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
 
   const secrets = readSecrets(problems, raw.secrets, access.identityProviders);
 
-  if (root.list.length > 0) throw new ConfigError(root.list.map((problem) => explain(problem, read.unknownKeys)));
+  if (root.list.length > 0) {
+    const context = { unknownKeys: read.unknownKeys, secretKeys: userSecretKeys.map((key) => `platform:${key}`) };
+    throw new ConfigError(root.list.map((problem) => explain(problem, context)));
+  }
   return {
     environment: productionStack === undefined ? { name: environment } : { name: environment, productionStack },
     fly,
@@ -983,17 +807,6 @@ function readSecrets(problems: Failures, raw: RawConfig["secrets"], providers: r
   return found as UserSecrets;
 }
 
-/** The problem's message plus the command that fixes it. */
-function explain(problem: CheckFailure, unknownKeys: readonly string[]): string {
-  const message = problem.reason.replace(/^stack config: /, "");
-  const key = problem.property;
-  const quoted = /[.[]/.test(key) ? `'${key}'` : key;
-  const path = /[.[]/.test(key) ? "--path " : "";
-  if (unknownKeys.includes(key)) return `${message}; remove it with \`pulumi config rm ${path}${quoted}\``;
-  if (userSecretKeys.includes(key.replace(/^platform:/, ""))) return `${message}; set it with \`pulumi config set --secret ${key} <value>\``;
-  return `${message}; set it with \`pulumi config set ${path}${quoted} <value>\``;
-}
-
 /** The user's secrets an app receives, keyed by environment variable; optional ones that are unset are left out. */
 export function secretEnv(secrets: UserSecrets, names: readonly SecretEnvName[]): Record<string, pulumi.Output<string>> {
   const env: Record<string, pulumi.Output<string>> = {};
@@ -1008,25 +821,9 @@ export function secretEnv(secrets: UserSecrets, names: readonly SecretEnvName[])
 export function loadConfig(): PlatformConfig {
   const config = new pulumi.Config("platform");
   const values: Record<string, unknown> = {};
-  for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
-    // Unknown keys are listed by name only: their value could be a secret set under a mistyped key.
-    if (fullKey.startsWith("platform:") && !userSecretKeys.includes(fullKey.slice("platform:".length))) values[fullKey.slice("platform:".length)] = null;
-  }
+  // Unknown keys are listed by name only: their value could be a secret set under a mistyped key.
+  for (const key of namespaceKeys("platform")) if (!userSecretKeys.includes(key)) values[key] = null;
   for (const key of textKeys) values[key] = config.get(key);
   for (const key of sectionKeys) values[key] = readSection(config, key);
-  const secrets: Partial<Record<UserSecretKey, pulumi.Output<string>>> = {};
-  for (const spec of userSecretSpecs) {
-    const value = config.getSecret(spec.key);
-    if (value !== undefined) secrets[spec.key] = value;
-  }
-  return parseConfig({ values, secrets });
-}
-
-/** A section set to plain text instead of an object is reported by parseConfig with the others, not thrown here. */
-function readSection(config: pulumi.Config, key: string): unknown {
-  try {
-    return config.getObject<unknown>(key);
-  } catch {
-    return config.get(key);
-  }
+  return parseConfig({ values, secrets: getSecrets(config, userSecretSpecs.map((spec) => spec.key)) });
 }
