@@ -127,8 +127,8 @@ export class DashboardApp extends pulumi.ComponentResource {
   public readonly app: FlyApp;
 
   constructor(name: string, args: DashboardAppArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:index:DashboardApp", name, {}, opts);
     checkArgs(name, args);
+    super("platform:index:DashboardApp", name, {}, opts);
     const hostname = args.hostname;
 
     const access = this.createAccess(name, args, hostname);

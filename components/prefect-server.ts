@@ -33,6 +33,11 @@ function healthCheck(port: number): MachineCheck {
   return { type: "http", port, method: "GET", path: "/api/health", interval: "30s", timeout: "5s", gracePeriod: "60s" };
 }
 
+/** The addresses that answer on `<app>.fly.dev` from the internet. */
+const publicIpTypes: IpType[] = ["shared_v4", "v6"];
+/** Any of these makes the app reachable from the internet. */
+const internetIpTypes: readonly IpType[] = ["v4", "shared_v4", "v6"];
+
 /** Attempts × delay: a colocated server starts in the background of its container. */
 const workPoolAttempts = 12;
 const workPoolRetryDelaySeconds = 5;
@@ -194,7 +199,8 @@ export class PrefectServer extends pulumi.ComponentResource {
       httpService: { internalPort: port, forceHttps: !isPrivate, checks: [healthCheck(port)] },
     };
     const merged: FlyProcessGroupArgs = { ...base, ...group, httpService: { ...base.httpService, ...group?.httpService } as FlyProcessGroupArgs["httpService"] };
-    const addresses: IpType[] = isPrivate ? ["private_v6"] : [];
+    // An app made through the Machines API has no address until one is allocated (`fly deploy` did it for the seeds).
+    const addresses: IpType[] = isPrivate ? ["private_v6"] : publicIpTypes;
     return new FlyApp(
       name,
       {
@@ -236,6 +242,10 @@ function validate(name: string, args: PrefectServerArgs, version: PrefectVersion
     if (access !== "auth" && access !== "private") fail(`access must be "auth" or "private", got ${JSON.stringify(access)}`);
     if (version === 2 && access === "auth") {
       fail('access "auth" needs Prefect 3 (Prefect 2 has no server auth string); use access: "private" (Flycast only) or version: 3');
+    }
+    const exposed = (args.app.ipAddresses ?? []).filter((type) => internetIpTypes.includes(type));
+    if (access === "private" && exposed.length > 0) {
+      fail(`app.ipAddresses: ${exposed.join(", ")} would make the server public, and access "private" has no auth; remove it or use access: "auth"`);
     }
     if (args.app.secrets !== undefined && !pulumi.Output.isInstance(args.app.secrets)) {
       const own = Object.keys(args.app.secrets).filter((key) => key.startsWith("PREFECT_API_") || key.startsWith("PREFECT_SERVER_API_"));

@@ -68,6 +68,12 @@ function child(built: Built, type: string, name: string): Registration {
   return found;
 }
 
+const dnsRecord = "cloudflare:index/dnsRecord:DnsRecord";
+
+function ofType(built: Built, type: string): Registration[] {
+  return built.children.filter((r) => r.type === type);
+}
+
 /** Names of the children this one depends on directly. */
 function dependsOn(built: Built, registration: Registration): string[] {
   return registration.dependencies.map(nameOf).sort();
@@ -93,6 +99,12 @@ describe("FlyApp with seed 001's web app, cron machine and release command", () 
     const made = built.children.filter((r) => r.type === flyType(type));
     expect(made.map((r) => r.name).sort()).toEqual(names);
     for (const registration of made) expect(registration.parent).toContain("platform:index:FlyApp::web");
+  });
+
+  it("passes no adopt, makes no DNS records without certificateDns, and leaves the stop config to Fly", () => {
+    for (const registration of built.children) expect(registration.inputs.adopt).toBeUndefined();
+    expect(ofType(built, dnsRecord)).toEqual([]);
+    for (const name of ["web-app-0", "web-app-1", "web-news-ingestion-cron"]) expect(child(built, "Machine", name).inputs.stop).toBeUndefined();
   });
 
   it("registers nothing outside the component", () => {
@@ -176,6 +188,8 @@ describe("FlyApp with seed 001's web app, cron machine and release command", () 
     const { component } = built;
     expect(await valueOf(component.appName)).toBe("draft-app");
     expect(await valueOf(component.hostname)).toBe("draft-app.fly.dev");
+    expect(await valueOf(component.url)).toBe("https://draft-app.fly.dev");
+    expect(await valueOf(component.image)).toBe(image);
     expect(await valueOf(component.privateHostname)).toBe("draft-app.internal");
     expect(await valueOf(component.machineIds)).toEqual(["m-web-app-0", "m-web-app-1"]);
     expect(await valueOf(component.processGroupMachineIds)).toEqual({ app: ["m-web-app-0", "m-web-app-1"] });
@@ -199,7 +213,15 @@ describe("FlyApp with seed 001's web app, cron machine and release command", () 
     if (!component.deployToken) throw new Error("deployToken was asked for");
     expect(await pulumi.isSecret(component.deployToken)).toBe(true);
     expect(await valueOf(component.deployToken)).toBe("FlyV1 fm2_web-deploy-token");
-    const plain: pulumi.Output<unknown>[] = [component.appName, component.hostname, component.privateHostname, component.machineIds, component.certificates];
+    const plain: pulumi.Output<unknown>[] = [
+      component.appName,
+      component.hostname,
+      component.url,
+      component.image,
+      component.privateHostname,
+      component.machineIds,
+      component.certificates,
+    ];
     for (const output of plain) {
       expect(await pulumi.isSecret(output)).toBe(false);
     }
@@ -298,6 +320,152 @@ describe("FlyApp with egress addresses (seed 000 §4's Neon IP allowlist)", () =
   });
 });
 
+describe("FlyApp's image output", () => {
+  it("resolves only after the machines: a second app fed with it registers after every one of them (seed 003's FLY_WORKER_IMAGE)", async () => {
+    const workers = await build("workers", { appName: "chat-workers", orgSlug: "personal", primaryRegion: "iad", image, processGroups: { app: { count: 2 } } });
+    const api = await build("api", {
+      appName: "chat-api",
+      orgSlug: "personal",
+      primaryRegion: "iad",
+      image: "registry.fly.io/chat-api:7",
+      processGroups: { app: {} },
+      env: { FLY_WORKER_IMAGE: workers.component.image },
+    });
+    const machine = child(api, "Machine", "api-app-0");
+    expect(machine.inputs.env).toEqual({ FLY_WORKER_IMAGE: image });
+    const workerMachines = ofType(workers, flyType("Machine")).map((r) => r.name);
+    expect(workerMachines.sort()).toEqual(["workers-app-0", "workers-app-1"]);
+    expect(machine.dependencies.map(nameOf)).toEqual(expect.arrayContaining(workerMachines));
+  });
+});
+
+describe("FlyApp kill signal and timeout (fly.toml kill_signal / kill_timeout)", () => {
+  let built: Built;
+  beforeAll(async () => {
+    built = await build("stopping", {
+      appName: "nuzantara-rag",
+      orgSlug: "personal",
+      primaryRegion: "sin",
+      image,
+      processGroups: {
+        app: { count: 2, killSignal: "SIGTERM", killTimeout: "30s" },
+        worker: { killSignal: "SIGINT" },
+        cron: { killTimeout: "2m" },
+        other: {},
+      },
+      scheduledMachines: { nightly: { schedule: "daily" } },
+    });
+  });
+
+  it.each([
+    ["stopping-app-0", { signal: "SIGTERM", timeout: "30s" }],
+    ["stopping-app-1", { signal: "SIGTERM", timeout: "30s" }],
+    ["stopping-worker-0", { signal: "SIGINT" }],
+    ["stopping-cron-0", { timeout: "2m" }],
+  ])("gives %s the stop config %j", (name, stop) => {
+    expect(child(built, "Machine", name).inputs.stop).toEqual(stop);
+  });
+
+  it("leaves Fly's default to a group that sets neither, and to scheduled machines", () => {
+    expect(child(built, "Machine", "stopping-other-0").inputs.stop).toBeUndefined();
+    expect(child(built, "Machine", "stopping-nightly").inputs.stop).toBeUndefined();
+  });
+});
+
+describe("FlyApp with adopt (taking over what was made by hand)", () => {
+  let built: Built;
+  beforeAll(async () => {
+    built = await build("adopted", {
+      appName: "naluma-content",
+      orgSlug: "personal",
+      primaryRegion: "fra",
+      image,
+      processGroups: { app: { mounts: { data: "/data" } } },
+      volumes: { data: {} },
+      secrets: { API_KEY: "k" },
+      ipAddresses: ["shared_v4", "egress_v4"],
+      certificates: ["content.example.com"],
+      scheduledMachines: { "news-cron": { schedule: "hourly" } },
+      releaseCommand: { command: ["migrate"] },
+      execCommands: { pools: { command: ["prefect", "work-pool", "ls"] } },
+      deployToken: {},
+      adopt: true,
+    });
+  });
+
+  it.each([
+    ["App", ["adopted"]],
+    ["Volume", ["adopted-data-app-0"]],
+    ["IpAddress", ["adopted-ip-egress_v4", "adopted-ip-shared_v4"]],
+    ["Certificate", ["adopted-cert-content.example.com"]],
+    ["Machine", ["adopted-app-0", "adopted-news-cron"]],
+  ])("passes adopt to every %s", (type, names) => {
+    const made = ofType(built, flyType(type));
+    expect(made.map((r) => r.name).sort()).toEqual(names);
+    for (const registration of made) expect(registration.inputs.adopt).toBe(true);
+  });
+
+  it.each(["Secrets", "ReleaseCommand", "MachineExec", "DeployToken"])("passes none to %s, which finds nothing by name", (type) => {
+    const made = ofType(built, flyType(type));
+    expect(made).toHaveLength(1);
+    expect(made[0].inputs.adopt).toBeUndefined();
+  });
+});
+
+describe("FlyApp with certificate DNS in Cloudflare", () => {
+  let built: Built;
+  beforeAll(async () => {
+    built = await build("site", {
+      appName: "draft-app-prod",
+      orgSlug: "personal",
+      primaryRegion: "ewr",
+      image,
+      processGroups: { app: { httpService: { internalPort: 8080 } } },
+      ipAddresses: ["shared_v4", "v6"],
+      certificates: ["draft.example.com", "www.draft.example.com"],
+      certificateDns: { zoneId: "zone-draft", proxied: true },
+    });
+  });
+
+  it("makes a CNAME to <app>.fly.dev per hostname, proxied as asked", () => {
+    for (const hostname of ["draft.example.com", "www.draft.example.com"]) {
+      const record = ofType(built, dnsRecord).find((r) => r.name === `site-dns-${hostname}`);
+      expect(record?.inputs).toMatchObject({ zoneId: "zone-draft", name: hostname, type: "CNAME", content: "draft-app-prod.fly.dev", proxied: true, ttl: 1 });
+    }
+  });
+
+  it("makes the _acme-challenge CNAME from Fly's certificate, never proxied, after the certificate", () => {
+    for (const hostname of ["draft.example.com", "www.draft.example.com"]) {
+      const record = ofType(built, dnsRecord).find((r) => r.name === `site-acme-${hostname}`);
+      expect(record?.inputs).toMatchObject({
+        zoneId: "zone-draft",
+        name: `_acme-challenge.${hostname}`,
+        type: "CNAME",
+        content: `${hostname}.x1y2z3.flydns.net`,
+        proxied: false,
+      });
+      expect(record?.dependencies.map(nameOf)).toContain(`site-cert-${hostname}`);
+    }
+    expect(ofType(built, dnsRecord)).toHaveLength(4);
+  });
+
+  it("does not proxy by default", async () => {
+    const plain = await build("unproxied", {
+      appName: "plain-site",
+      orgSlug: "personal",
+      primaryRegion: "ewr",
+      image,
+      processGroups: { app: {} },
+      certificates: ["plain.example.com"],
+      certificateDns: { zoneId: "zone-plain" },
+    });
+    expect(ofType(plain, dnsRecord).map((r) => [r.name, r.inputs.proxied]).sort()).toEqual([
+      ["unproxied-acme-plain.example.com", false],
+      ["unproxied-dns-plain.example.com", false],
+    ]);
+  });
+});
+
 describe("FlyApp refuses args that cannot make a sensible app", () => {
   const base: FlyAppArgs = { appName: "x-app", orgSlug: "personal", primaryRegion: "fra", image, processGroups: { app: {} } };
   it.each<[string, Partial<FlyAppArgs>, string]>([
@@ -309,7 +477,20 @@ describe("FlyApp refuses args that cannot make a sensible app", () => {
     ["a duplicate address type", { ipAddresses: ["v6", "v6"] }, "ipAddresses lists a type twice"],
     ["an exec in a missing group", { execCommands: { pools: { command: ["true"], processGroup: "worker" } } }, "execCommands.pools.processGroup 'worker' is not a process group"],
     ["a cron machine named like a group machine", { scheduledMachines: { "app-0": { schedule: "daily" } } }, "scheduled machine name 'app-0' is also a process group machine's name"],
-  ])("refuses %s", (_title, change, message) => {
+    ["a hostname twice", { certificates: ["a.example.com", "a.example.com"] }, "certificates lists a hostname twice: a.example.com, a.example.com"],
+    ["a URL for a hostname", { certificates: ["https://a.example.com"] }, "certificates: 'https://a.example.com' must be a DNS hostname such as `app.example.com` (lowercase, no scheme or path)"],
+    ["a hostname in capitals", { certificates: ["Dashboard.Example.com"] }, "certificates: 'Dashboard.Example.com' must be a DNS hostname"],
+    ["a single-label hostname", { certificates: ["localhost"] }, "certificates: 'localhost' must be a DNS hostname"],
+    ["certificate DNS without a certificate", { certificateDns: { zoneId: "zone" } }, "certificateDns is given but `certificates` names no hostname"],
+  ])("refuses %s, before registering anything", async (_title, change, message) => {
+    const before = registrations.length;
     expect(() => new FlyApp("bad", { ...base, ...change })).toThrow(message);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(registrations.length).toBe(before);
+  });
+
+  it("takes a wildcard certificate", async () => {
+    const wildcard = await build("wildcard", { ...base, appName: "wild-app", certificates: ["*.example.com"] });
+    expect(child(wildcard, "Certificate", "wildcard-cert-*.example.com").inputs.hostname).toBe("*.example.com");
   });
 });

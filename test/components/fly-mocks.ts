@@ -59,8 +59,10 @@ export function flyOutputsFor(
       return { hostname: `${String(inputs.name)}.fly.dev`, privateHostname: `${String(inputs.name)}.internal`, appId: `id-${String(inputs.name)}` };
     case flyType("Machine"):
       return { machineId: `m-${name}`, state: "started", version: "v1" };
-    case flyType("Secrets"):
-      return { version: choices.secretsVersion };
+    case flyType("Secrets"): {
+      const values = isSecretValue(inputs.values) ? inputs.values.value : inputs.values;
+      return { version: choices.secretsVersion, names: Object.keys((values ?? {}) as Record<string, unknown>).sort() };
+    }
     case flyType("Volume"):
       return { volumeId: `vol_${name.replace(/[^a-z0-9]/g, "")}` };
     case flyType("DeployToken"):

@@ -58,6 +58,8 @@ export interface Child {
   type: string;
   name: string;
   protect: boolean | undefined;
+  /** The `aliases` option as the resource received it (after its parents' transformations). */
+  aliases: pulumi.ResourceOptions["aliases"];
 }
 
 /**
@@ -69,7 +71,7 @@ export async function constructRecording<C extends pulumi.Resource>(
 ): Promise<{ component: C; children: Child[] }> {
   const children: Child[] = [];
   const record: pulumi.ResourceTransformation = ({ resource, type, name, props, opts }) => {
-    children.push({ resource, type, name, protect: opts.protect });
+    children.push({ resource, type, name, protect: opts.protect, aliases: opts.aliases });
     return { props, opts };
   };
   const component = make({ transformations: [record] });
@@ -77,4 +79,33 @@ export async function constructRecording<C extends pulumi.Resource>(
   const own = children.filter((child) => child.resource !== component);
   await Promise.all(own.map((child) => valueOf(child.resource.urn)));
   return { component, children: own };
+}
+
+/**
+ * Runs `make` and collects the errors thrown later inside Outputs' `apply` (a check on values known only at
+ * deployment time). Pulumi reports those as unhandled rejections, which the language host turns into the failed
+ * program; Vitest would count them as stray errors, so its handlers are set aside until no new one has come
+ * for a few ticks.
+ */
+export async function applyErrors(make: () => void): Promise<Error[]> {
+  const errors: Error[] = [];
+  const collect = (reason: unknown): void => {
+    errors.push(reason instanceof Error ? reason : new Error(String(reason)));
+  };
+  const saved = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", collect);
+  try {
+    make();
+    let seen = -1;
+    for (let round = 0, quiet = 0; round < 250 && quiet < 10; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      quiet = errors.length === seen ? quiet + 1 : 0;
+      seen = errors.length;
+    }
+  } finally {
+    process.off("unhandledRejection", collect);
+    for (const listener of saved) process.on("unhandledRejection", listener);
+  }
+  return errors;
 }
