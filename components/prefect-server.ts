@@ -198,7 +198,13 @@ export class PrefectServer extends pulumi.ComponentResource {
       // Through Flycast the proxy speaks plain HTTP inside the private network; publicly, HTTPS only.
       httpService: { internalPort: port, forceHttps: !isPrivate, checks: [healthCheck(port)] },
     };
-    const merged: FlyProcessGroupArgs = { ...base, ...group, httpService: { ...base.httpService, ...group?.httpService } as FlyProcessGroupArgs["httpService"] };
+    // A field given as `undefined` keeps the component's default instead of erasing it.
+    const own = definedFields(group ?? {});
+    const merged: FlyProcessGroupArgs = {
+      ...base,
+      ...own,
+      httpService: { ...base.httpService, ...definedFields(group?.httpService ?? {}) } as FlyProcessGroupArgs["httpService"],
+    };
     // An app made through the Machines API has no address until one is allocated (`fly deploy` did it for the seeds).
     const addresses: IpType[] = isPrivate ? ["private_v6"] : publicIpTypes;
     return new FlyApp(
@@ -208,11 +214,14 @@ export class PrefectServer extends pulumi.ComponentResource {
         image: image ?? defaultPrefectImages[version],
         processGroups: { app: merged },
         ipAddresses: [...new Set<IpType>([...addresses, ...(app.ipAddresses ?? [])])],
-        env: pulumi.output(app.env ?? {}).apply((own) => ({
+        env: pulumi.all([app.env ?? {}, app.appName]).apply(([own, appName]) => ({
           PREFECT_SERVER_API_HOST: "0.0.0.0",
           PREFECT_SERVER_API_PORT: String(port),
           // For the work-pool commands run inside the server's machine.
           PREFECT_API_URL: `http://localhost:${port}/api`,
+          // Where the browser UI calls the API. Prefect defaults it to PREFECT_API_URL (localhost), which only suits a
+          // private server browsed through `fly proxy <port>`; a public one is browsed at its own URL.
+          ...(isPrivate ? {} : { PREFECT_UI_API_URL: `https://${appName}.fly.dev/api` }),
           ...own,
         })),
         secrets: pulumi.output(app.secrets ?? {}).apply((own) => ({
@@ -225,6 +234,10 @@ export class PrefectServer extends pulumi.ComponentResource {
       { parent: this },
     );
   }
+}
+
+function definedFields<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
 }
 
 function validate(name: string, args: PrefectServerArgs, version: PrefectVersion, pools: Record<string, PrefectWorkPoolArgs>): void {

@@ -6,15 +6,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as github from "@pulumi/github";
 import { defaultPrefectPort, FlyAppSecrets, PrefectServer } from "../../components";
-import type { IpType } from "../../dynamic-providers/fly/ip-address";
 import { loadConfig } from "./config";
 import { databaseName, prefectDatabaseUrl } from "./database-url";
 
 const config = loadConfig();
 const { prefect: server } = config;
 const isPublic = server.access === "auth";
-/** `fly deploy` gave the app public addresses; the Machines API does not, so a public server asks for them. */
-const publicAddresses: IpType[] = ["shared_v4", "v6"];
 
 // Step 2: the team's existing Supabase Postgres, in the URL form Prefect's asyncpg engine takes.
 const databaseUrl = config.supabaseDatabaseUrl.apply((url) => {
@@ -40,12 +37,8 @@ const prefect = new PrefectServer("prefect", {
     orgSlug: config.fly.org,
     primaryRegion: server.region,
     image: server.image,
-    ipAddresses: isPublic ? publicAddresses : undefined,
-    // The UI calls the API from the browser: the public URL, not the localhost one the server's own CLI uses.
-    env: isPublic ? { PREFECT_UI_API_URL: `https://${server.appName}.fly.dev/api` } : undefined,
     group: {
-      // Only when set: a `guest: undefined` would replace the component's per-version size with Fly's smallest.
-      ...(server.guest ? { guest: server.guest } : {}),
+      guest: server.guest,
       httpService: { internalPort: defaultPrefectPort, autostop: server.autostop, minMachinesRunning: server.minMachinesRunning },
     },
   },

@@ -167,7 +167,13 @@ describe("PrefectServer standalone with auth (Prefect 3, seed 004)", () => {
       region: "ewr",
       init: { cmd: ["prefect", "server", "start", "--host", "0.0.0.0"] },
       guest: { cpuKind: "shared", cpus: 1, memoryMb: 512 },
-      env: { PREFECT_SERVER_API_HOST: "0.0.0.0", PREFECT_SERVER_API_PORT: "4200", PREFECT_API_URL: "http://localhost:4200/api" },
+      env: {
+        PREFECT_SERVER_API_HOST: "0.0.0.0",
+        PREFECT_SERVER_API_PORT: "4200",
+        PREFECT_API_URL: "http://localhost:4200/api",
+        // The browser UI calls the public URL, not the machine's localhost.
+        PREFECT_UI_API_URL: "https://captionacc-prefect.fly.dev/api",
+      },
       minSecretsVersion: 7,
     });
     expect(machine.inputs.services).toEqual([
@@ -250,6 +256,8 @@ describe("PrefectServer standalone, private over Flycast (Prefect 2)", () => {
   it("runs the Prefect 2 image in 256 MB, the HTTP service without the HTTPS redirect", () => {
     const machine = only(built.app, flyType("Machine"));
     expect(machine.inputs).toMatchObject({ image: "prefecthq/prefect:2-python3.11", region: "ams", guest: { cpuKind: "shared", cpus: 1, memoryMb: 256 } });
+    // Browsed through `fly proxy 4200`: the UI keeps Prefect's localhost default.
+    expect((machine.inputs.env as Record<string, string>).PREFECT_UI_API_URL).toBeUndefined();
     const services = machine.inputs.services as { internalPort: number; ports: unknown[] }[];
     expect(services).toHaveLength(1);
     expect(services[0].internalPort).toBe(4200);
@@ -332,6 +340,7 @@ describe("PrefectServer standalone, `group` merged over the default group", () =
       PREFECT_SERVER_API_HOST: "0.0.0.0",
       PREFECT_SERVER_API_PORT: "4300",
       PREFECT_API_URL: "http://localhost:4300/api",
+      PREFECT_UI_API_URL: "https://tuned-prefect.fly.dev/api",
       PREFECT_LOGGING_LEVEL: "DEBUG",
     });
   });
