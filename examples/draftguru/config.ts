@@ -120,6 +120,22 @@ export function schema(read: ProgramReader) {
 export type DraftGuruConfig = ReturnType<typeof schema>;
 export type DraftGuruSecrets = DraftGuruConfig["secrets"];
 
+/**
+ * DATABASE_URL must be for SQLAlchemy's asyncpg driver. The database lives outside this program and its URL is a
+ * secret the schema cannot read, so the program checks it once the value is known: another driver's URL would
+ * otherwise show up mid-deploy, when the release command (alembic) or the app first connects. The message never
+ * quotes the value.
+ */
+export function checkDatabaseUrl(url: string): string {
+  if (!/^postgresql\+asyncpg:\/\/\S+$/.test(url)) {
+    throw new Error(
+      "draftguru:databaseUrl must be a `postgresql+asyncpg://` URL (SQLAlchemy's asyncpg driver); " +
+        "set it with `pulumi config set --secret draftguru:databaseUrl 'postgresql+asyncpg://<user>:<password>@<host>:5432/<db>'`",
+    );
+  }
+  return url;
+}
+
 /** Reads `draftguru:*` from the running stack; throws one ConfigError listing every problem. */
 export function loadConfig(): DraftGuruConfig {
   return readProgramConfig("draftguru", schema);

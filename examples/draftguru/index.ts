@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as github from "@pulumi/github";
 import * as random from "@pulumi/random";
 import { FlyApp, GitHubRepositoryGuardrails } from "../../components";
-import { loadConfig, type DraftGuruConfig } from "./config";
+import { checkDatabaseUrl, loadConfig } from "./config";
 
 /** The GitHub Actions secret the deploy workflows read (`FLY_API_TOKEN`). */
 const deployTokenSecretName = "FLY_API_TOKEN";
@@ -18,33 +18,31 @@ const generatedSecretKeyLength = 64;
 
 const config = loadConfig();
 
+// "DATABASE_URL: PostgreSQL async connection string (asyncpg driver)": checked once its secret value is known.
+const databaseUrl = config.secrets.databaseUrl.apply(checkDatabaseUrl);
+
 // "Environment Variables": SECRET_KEY. Given with `pulumi config set --secret draftguru:secretKey` it is carried
 // over from the running app (a new key would end every session it signed); otherwise it is generated once and
 // kept in the stack's state, so no one pastes it and every `pulumi up` keeps the same value.
 const secretKey =
   config.secrets.secretKey ?? pulumi.secret(new random.RandomPassword("secret-key", { length: generatedSecretKeyLength, special: false }).result);
 
-/**
- * "Environment Variables": the required secrets, then the optional ones that were given. The guide sets all of
- * them with `flyctl secrets set`, ENV, LOG_LEVEL and ACCESS_LOG included, so the app keeps exactly its secret list.
- */
-function appSecrets(config: DraftGuruConfig): Record<string, pulumi.Input<string>> {
-  const { secrets, app } = config;
-  const optional: Record<string, pulumi.Output<string> | undefined> = {
-    GEMINI_API_KEY: secrets.geminiApiKey,
-    GEMINI_SUMMARIZATION_API_KEY: secrets.geminiSummarizationApiKey,
-    S3_ACCESS_KEY_ID: secrets.s3AccessKeyId,
-    S3_SECRET_ACCESS_KEY: secrets.s3SecretAccessKey,
-  };
-  return {
-    DATABASE_URL: secrets.databaseUrl,
-    SECRET_KEY: secretKey,
-    ENV: app.env,
-    LOG_LEVEL: app.logLevel,
-    ACCESS_LOG: String(app.accessLog),
-    ...Object.fromEntries(Object.entries(optional).filter((entry): entry is [string, pulumi.Output<string>] => entry[1] !== undefined)),
-  };
-}
+// "Environment Variables": the required secrets, then the optional ones that were given. The guide sets all of them
+// with `flyctl secrets set`, ENV, LOG_LEVEL and ACCESS_LOG included, so the app keeps exactly its secret list.
+const optionalSecrets: Record<string, pulumi.Output<string> | undefined> = {
+  GEMINI_API_KEY: config.secrets.geminiApiKey,
+  GEMINI_SUMMARIZATION_API_KEY: config.secrets.geminiSummarizationApiKey,
+  S3_ACCESS_KEY_ID: config.secrets.s3AccessKeyId,
+  S3_SECRET_ACCESS_KEY: config.secrets.s3SecretAccessKey,
+};
+const appSecrets: Record<string, pulumi.Input<string>> = {
+  DATABASE_URL: databaseUrl,
+  SECRET_KEY: secretKey,
+  ENV: config.app.env,
+  LOG_LEVEL: config.app.logLevel,
+  ACCESS_LOG: String(config.app.accessLog),
+  ...Object.fromEntries(Object.entries(optionalSecrets).filter((entry): entry is [string, pulumi.Output<string>] => entry[1] !== undefined)),
+};
 
 // "Apps Overview" and "Machine Types": one Fly app per environment (fly.toml / fly.prod.toml), its web machines,
 // the release command, and the cron machine (fly.cron.stage.toml / fly.cron.toml) on the same image.
@@ -82,7 +80,7 @@ const app = new FlyApp("app", {
     },
   },
   // "CI/CD Workflows" step "Set secrets" and "Secrets Management": one `flyctl secrets set` the program owns.
-  secrets: appSecrets(config),
+  secrets: appSecrets,
   // The FLY_API_TOKEN the deploy workflows use, scoped to this app only.
   deployToken: {},
   adopt: config.fly.adopt,
@@ -117,6 +115,6 @@ export const machineIds = app.machineIds;
 /** The cron machine's id by name (what the guide's `CRON_ID=$(flyctl machine list … | jq …)` looked up). */
 export const cronMachineIds = app.scheduledMachineIds;
 /** The Fly secret names on the app (`flyctl secrets list`); their values stay in the stack, encrypted. */
-export const secretNames = Object.keys(appSecrets(config)).sort();
+export const secretNames = Object.keys(appSecrets).sort();
 /** The GitHub Actions environment holding this stack's FLY_API_TOKEN. */
 export const githubEnvironment = config.github.environment;

@@ -19,6 +19,7 @@ import {
   type StackRun,
 } from "../programs/program-harness";
 import { generatedSecrets, types } from "../programs/provider-mocks";
+import { checkDatabaseUrl } from "../../examples/draftguru/config";
 
 const dir = "examples/draftguru";
 const randomPassword = "random:index/randomPassword:RandomPassword";
@@ -311,6 +312,27 @@ describe.each(["staging", "production"])("%s: seed 001", (stack) => {
       );
     });
   });
+});
+
+describe("DATABASE_URL's driver (checked by the program once the secret is known)", () => {
+  it("accepts a postgresql+asyncpg:// URL as it is", () => {
+    expect(checkDatabaseUrl(dummySecrets.databaseUrl)).toBe(dummySecrets.databaseUrl);
+  });
+
+  it.each(["postgresql://draft:dummy-other-driver-pw@db.example.com/draftguru", "postgres://draft:dummy-other-driver-pw@db.example.com/draftguru", ""])(
+    "refuses %j naming the key and the fix, never the value",
+    (url) => {
+      let message = "";
+      try {
+        checkDatabaseUrl(url);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toContain("draftguru:databaseUrl must be a `postgresql+asyncpg://` URL");
+      expect(message).toContain("pulumi config set --secret draftguru:databaseUrl");
+      expect(message).not.toContain("dummy-other-driver-pw");
+    },
+  );
 });
 
 describe("wrong config is refused, naming the key", () => {
