@@ -1,46 +1,38 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { allJobs, stepRunning, steps, workflow } from "./workflows/load";
 
-interface Step {
-  uses?: string;
-  run?: string;
-  with?: Record<string, unknown>;
-}
-interface Job {
-  if?: string;
-  needs?: string;
-  strategy?: { matrix?: { stack?: string[] } };
-  steps: Step[];
-}
-interface Workflow {
-  on: Record<string, unknown>;
-  env: Record<string, string>;
-  jobs: Record<string, Job>;
-}
+/**
+ * The platform's delivery workflows, as the README describes them; test/workflows/ holds the detailed checks
+ * (actionlint, pinned actions and their inputs, where credentials go, concurrency, the reaper, ship-image).
+ */
+const ci = workflow("ci.yml");
+const deploy = workflow("deploy.yml");
+const diff = workflow("preview-diff.yml");
 
-const workflow = parse(fs.readFileSync(path.join(__dirname, "..", ".github", "workflows", "pulumi.yml"), "utf8")) as Workflow;
-const pulumiStep = (job: Job): Step | undefined => job.steps.find((step) => step.uses?.startsWith("pulumi/actions@"));
-
-describe("the platform's GitHub workflow", () => {
-  it("previews both stacks on every pull request and comments the diff", () => {
-    expect(Object.keys(workflow.on)).toContain("pull_request");
-    const preview = workflow.jobs.preview;
-    expect(preview.if).toBe("github.event_name == 'pull_request'");
-    expect(preview.strategy?.matrix?.stack).toEqual(["staging", "production"]);
-    expect(pulumiStep(preview)?.with).toMatchObject({ command: "preview", "comment-on-pr": true, "stack-name": "${{ matrix.stack }}" });
+describe("the platform's GitHub workflows", () => {
+  it("preview staging and production on every pull request and comment the diff", () => {
+    expect(diff.on).toHaveProperty("pull_request");
+    const job = diff.jobs.diff;
+    expect(job.strategy?.matrix).toMatchObject({ stack: ["staging", "production"] });
+    expect(stepRunning(job, /pulumi preview/).run).toContain('pulumi preview --stack "$STACK" --diff');
+    expect(stepRunning(job, /pr-comment\.ts diff/).env).toMatchObject({ STACK: "${{ matrix.stack }}" });
   });
 
-  it("runs the README's test command before any preview or deploy", () => {
-    expect(workflow.jobs.test.steps.some((step) => step.run === "npm ci && npm test")).toBe(true);
-    expect(workflow.jobs.preview.needs).toBe("test");
-    expect(workflow.jobs.up.needs).toBe("test");
+  it("run the README's test command on every push and pull request, and before any deploy", () => {
+    expect(Object.keys(ci.on)).toEqual(expect.arrayContaining(["push", "pull_request"]));
+    expect(steps(ci.jobs.test).some((step) => step.run === "npm ci && npm test")).toBe(true);
+    expect(deploy.jobs.test.uses).toBe("./.github/workflows/ci.yml");
+    expect(deploy.jobs.staging.needs).toBe("test");
+    expect(deploy.jobs.production.needs).toBe("test");
   });
 
-  it("hands the providers their credentials from repository secrets, never inline", () => {
-    for (const name of ["PULUMI_ACCESS_TOKEN", "FLY_API_TOKEN", "NEON_API_KEY", "CLOUDFLARE_API_TOKEN", "GITHUB_TOKEN"]) {
-      expect(workflow.env[name], name).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
+  it("hand the providers their credentials from secrets, never inline, and only where Pulumi runs", () => {
+    const names = ["PULUMI_ACCESS_TOKEN", "FLY_API_TOKEN", "NEON_API_KEY", "CLOUDFLARE_API_TOKEN", "GITHUB_TOKEN"];
+    const pulumiSteps = allJobs().flatMap(({ job }) => steps(job).filter((step) => /pulumi (up|preview|destroy)/.test(step.run ?? "")));
+    expect(pulumiSteps.length).toBe(7);
+    for (const step of pulumiSteps) {
+      for (const name of names) expect(step.env?.[name], `${step.name} ${name}`).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
     }
+    expect(JSON.stringify(ci)).not.toContain("secrets.");
   });
 });
