@@ -29,6 +29,8 @@ import { machineNamePattern, processGroupPattern } from "./dynamic-providers/fly
 import type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule } from "./dynamic-providers/fly/machine-types";
 import { isAllowedIpEntry, neonRegions, projectDefaults } from "./dynamic-providers/neon/project";
 import { computeUnitsRule, isComputeUnits, isSuspendTimeout, suspendTimeoutRule } from "./dynamic-providers/neon/endpoint";
+import { branchNameProblem } from "./dynamic-providers/neon/check";
+import { identifierProblem, roleNameProblem } from "./dynamic-providers/postgres/names";
 
 export type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule };
 export { ConfigError };
@@ -239,7 +241,6 @@ export interface NeonConfig {
   orgId?: string;
   /** The stack's branch: the project's default branch (`main`) when it owns the project. */
   branchName: string;
-  protected: boolean;
   databases: { app: string; prefect: string };
   roles: { app: string; migrations: string };
   compute: NeonComputeConfig;
@@ -297,6 +298,13 @@ export interface R2Config {
 
 export interface PlatformConfig {
   environment: EnvironmentConfig;
+  /**
+   * `platform:protect`: Pulumi's `protect` on every resource whose loss loses data or opens access (the Neon project,
+   * its main branch, which Neon protects too, every database and its lockdown, the IP allowlist, the Fly volumes, the
+   * dashboard's Access application and policy), so `pulumi destroy` and a replacing change fail instead of deleting
+   * them. @default `true` in production, `false` elsewhere
+   */
+  protect: boolean;
   fly: FlyConfig;
   worker: WorkerConfig;
   dashboard: DashboardConfig;
@@ -312,8 +320,8 @@ export interface PlatformConfig {
 
 export interface RawConfig {
   /**
-   * Plain keys without the `platform:` prefix, as `pulumi.Config` gives them: strings for `environment` and
-   * `productionStack`, objects for the sections. Any other key present is reported as unknown.
+   * Plain keys without the `platform:` prefix, as `pulumi.Config` gives them: strings for `environment`,
+   * `productionStack` and `protect`, objects for the sections. Any other key present is reported as unknown.
    */
   readonly values: Readonly<Record<string, unknown>>;
   /** Secret keys that are set: plain strings (tests) or `config.getSecret()` outputs. */
@@ -326,15 +334,15 @@ interface EnvironmentDefaults {
   appSuffix?: string;
   branchName?: string;
   ownsProject: boolean;
-  protected: boolean;
+  protect: boolean;
   dashboardMinMachines: number;
   docsEnabled: boolean;
 }
 
 const environmentDefaults: Record<EnvironmentName, EnvironmentDefaults> = {
-  production: { appSuffix: "", branchName: projectDefaults.defaultBranchName, ownsProject: true, protected: true, dashboardMinMachines: 1, docsEnabled: true },
-  staging: { appSuffix: "-staging", branchName: "staging", ownsProject: false, protected: false, dashboardMinMachines: 0, docsEnabled: false },
-  preview: { ownsProject: false, protected: false, dashboardMinMachines: 0, docsEnabled: false },
+  production: { appSuffix: "", branchName: projectDefaults.defaultBranchName, ownsProject: true, protect: true, dashboardMinMachines: 1, docsEnabled: true },
+  staging: { appSuffix: "-staging", branchName: "staging", ownsProject: false, protect: false, dashboardMinMachines: 0, docsEnabled: false },
+  preview: { ownsProject: false, protect: false, dashboardMinMachines: 0, docsEnabled: false },
 };
 
 /**
@@ -362,6 +370,7 @@ const dashboardHealthCheck: MachineCheck = { type: "http", method: "GET", path: 
 
 const sectionKeys = ["fly", "worker", "dashboard", "prefect", "neon", "cloudflare", "github", "docs", "wordpress", "r2"] as const;
 const textKeys = ["environment", "productionStack"] as const;
+const flagKeys = ["protect"] as const;
 const userSecretKeys: readonly string[] = userSecretSpecs.map((spec) => spec.key);
 
 function readVolume(read: Reader, owner: string, value: unknown): VolumeConfig | undefined {
@@ -490,7 +499,10 @@ function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, e
   ]);
   const ownsProject = read.flag("neon.ownsProject", raw.ownsProject, defaults.ownsProject);
   const branchName = read.text("neon.branchName", raw.branchName, ownsProject ? projectDefaults.defaultBranchName : defaults.branchName);
-  read.match("neon.branchName", branchName, patterns.neonBranchName, ownsProject ? "a Neon branch name" : `a Neon branch name (required for a ${environment} stack, e.g. \`preview-<slug>\`)`);
+  // The neon:Branch provider's rule first (its message names what is wrong), then this program's stricter one.
+  const branchProblem = branchName ? branchNameProblem(branchName) : undefined;
+  if (branchProblem) read.problems.add("neon.branchName", branchProblem, branchName);
+  else read.match("neon.branchName", branchName, patterns.neonBranchName, ownsProject ? "a Neon branch name" : `a Neon branch name (required for a ${environment} stack, e.g. \`preview-<slug>\`)`);
   if (!ownsProject && branchName === projectDefaults.defaultBranchName) {
     read.problems.add("neon.branchName", `must not be \`${branchName}\`, the production stack's branch, when platform:neon.ownsProject is false`, branchName);
   }
@@ -507,7 +519,6 @@ function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, e
     allowFlyEgress: read.flag("neon.allowFlyEgress", raw.allowFlyEgress, false),
     protectedBranchesOnly: read.flag("neon.protectedBranchesOnly", raw.protectedBranchesOnly, false),
     branchName: branchName ?? "",
-    protected: read.flag("neon.protected", raw.protected, defaults.protected),
     databases: { app: read.text("neon.databases.app", databasesRaw.app, "naluma_content"), prefect: read.text("neon.databases.prefect", databasesRaw.prefect, "prefect_server") },
     roles: { app: read.text("neon.roles.app", rolesRaw.app, "pipeline"), migrations: read.text("neon.roles.migrations", rolesRaw.migrations, "migrations") },
     compute: {
@@ -526,6 +537,9 @@ function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, e
       true,
     );
   }
+  if (raw.protected !== undefined) {
+    read.unknown("neon.protected", "was replaced by platform:protect, which protects every resource whose loss loses data or opens access (Neon's included); set that instead");
+  }
   const resetFromParent = read.text("neon.resetFromParent", raw.resetFromParent);
   if (resetFromParent !== undefined) {
     if (ownsProject) read.problems.add("neon.resetFromParent", "only applies to a branch stack (platform:neon.ownsProject false): the project's own branch has no parent", resetFromParent);
@@ -537,8 +551,17 @@ function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, e
   neon.allowedIps.forEach((ip, index) => {
     if (!isAllowedIpEntry(ip)) read.problems.add(`neon.allowedIps[${index}]`, "must be an IP address, a CIDR (`10.0.0.0/8`) or a range (`a-b`) of one address family", ip);
   });
-  for (const [path, name] of [["neon.databases.app", neon.databases.app], ["neon.databases.prefect", neon.databases.prefect], ["neon.roles.app", neon.roles.app], ["neon.roles.migrations", neon.roles.migrations]]) {
-    read.match(path, name, patterns.postgresName, "a PostgreSQL name: lowercase letters, digits and underscores, not starting with a digit, at most 63");
+  // The providers' rules first (reserved role names such as `public` match the pattern), then this program's stricter one.
+  const names: [string, string, (name: string) => string | undefined][] = [
+    ["neon.databases.app", neon.databases.app, identifierProblem],
+    ["neon.databases.prefect", neon.databases.prefect, identifierProblem],
+    ["neon.roles.app", neon.roles.app, roleNameProblem],
+    ["neon.roles.migrations", neon.roles.migrations, roleNameProblem],
+  ];
+  for (const [path, name, rule] of names) {
+    const problem = rule(name);
+    if (problem) read.problems.add(path, problem, name);
+    else read.match(path, name, patterns.postgresName, "a PostgreSQL name: lowercase letters, digits and underscores, not starting with a digit, at most 63");
   }
   if (neon.databases.app === neon.databases.prefect) read.problems.add("neon.databases.prefect", "must differ from neon.databases.app (Prefect keeps its state in its own database)", neon.databases.prefect);
   if (neon.roles.app === neon.roles.migrations) read.problems.add("neon.roles.migrations", "must differ from neon.roles.app (the app role has no DDL)", neon.roles.migrations);
@@ -603,11 +626,11 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   const problems = read.problems;
 
   for (const key of Object.keys(raw.values)) {
-    const known: readonly string[] = [...sectionKeys, ...textKeys];
+    const known: readonly string[] = [...sectionKeys, ...textKeys, ...flagKeys];
     if (userSecretKeys.includes(key)) {
       problems.add(key, "is a secret and must be set with `--secret`, not in plain text");
     } else if (!known.includes(key)) {
-      read.unknown(key, `is not a key this program reads (known: ${[...textKeys, ...sectionKeys, ...userSecretKeys].join(", ")})`);
+      read.unknown(key, `is not a key this program reads (known: ${[...textKeys, ...flagKeys, ...sectionKeys, ...userSecretKeys].join(", ")})`);
     }
   }
 
@@ -615,6 +638,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   problems.oneOf("environment", environmentText, environments, true);
   const environment: EnvironmentName = (environments as readonly unknown[]).includes(environmentText) ? (environmentText as EnvironmentName) : "staging";
   const defaults = environmentDefaults[environment];
+  const protect = read.flag("protect", raw.values.protect, defaults.protect);
   const suffix = defaults.appSuffix;
 
   const flyRaw = read.object("fly", raw.values.fly, ["org", "region", "deployTokenExpiry"]);
@@ -770,6 +794,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   }
   return {
     environment: productionStack === undefined ? { name: environment } : { name: environment, productionStack },
+    protect,
     fly,
     worker,
     dashboard,
@@ -823,7 +848,7 @@ export function loadConfig(): PlatformConfig {
   const values: Record<string, unknown> = {};
   // Unknown keys are listed by name only: their value could be a secret set under a mistyped key.
   for (const key of namespaceKeys("platform")) if (!userSecretKeys.includes(key)) values[key] = null;
-  for (const key of textKeys) values[key] = config.get(key);
+  for (const key of [...textKeys, ...flagKeys]) values[key] = config.get(key);
   for (const key of sectionKeys) values[key] = readSection(config, key);
   return parseConfig({ values, secrets: getSecrets(config, userSecretSpecs.map((spec) => spec.key)) });
 }

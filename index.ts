@@ -41,7 +41,8 @@ function splitEnv(app: FlyAppConfig): { env: Record<string, string>; settings: R
 function neonLayout(config: PlatformConfig): Pick<NeonProjectArgs, "databases" | "roles" | "compute"> {
   const { databases, roles, compute } = config.neon;
   return {
-    databases: { [databases.app]: { protect: config.neon.protected }, [databases.prefect]: {} },
+    // Both hold data: the app's rows and Prefect's flow-run history.
+    databases: { [databases.app]: { protect: config.protect }, [databases.prefect]: { protect: config.protect } },
     roles: {
       [roles.app]: { profile: "app", databases: [databases.app] },
       [roles.migrations]: { profile: "migrations", databases: [databases.app] },
@@ -63,8 +64,9 @@ function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId
         pgVersion: neon.pgVersion,
         historyRetentionSeconds: neon.historyRetentionSeconds,
         orgId: neon.orgId,
-        protect: neon.protected,
-        protectMainBranch: neon.protected,
+        protect: config.protect,
+        // Neon's own protection too: Neon then refuses to delete or reset main, and protectedBranchesOnly scopes the allowlist to it.
+        protectMainBranch: config.protect,
         // The allowlist is written by neon:IpAllowList after the Fly apps (below), so it can list their egress IPs.
         adopt: neon.adopt,
       },
@@ -87,6 +89,29 @@ function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId
     },
     mainBranchId,
   };
+}
+
+/**
+ * `platform:protect` (on in production) sets Pulumi's `protect` on every resource whose loss loses data or opens access,
+ * so `pulumi destroy`, a replacing change or a resource dropped from the program fails instead of deleting it:
+ * - data: the Neon project, its main branch and every database (NeonProject's `protect` args), the Fly volumes;
+ * - access: the Neon IP allowlist (deleting it lets every IP reach the database), each database's lockdown (deleting it
+ *   gives PUBLIC its CONNECT back), the dashboard's Cloudflare Access application and its allow policy.
+ * - a branch stack's own branch, when its config turns protect on.
+ * Roles, grants, machines, IPs and tokens are not: losing them closes access or is rebuilt from config.
+ * The components expose no `protect` for volumes, lockdowns, a branch stack's branch or Access, so a transformation
+ * sets it on those by type.
+ */
+const guardedTypes: readonly string[] = [
+  "pulumi-nodejs:dynamic/fly:Volume",
+  "pulumi-nodejs:dynamic/neon:Branch",
+  "pulumi-nodejs:dynamic/postgres:DatabaseLockdown",
+  "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication",
+  "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy",
+];
+
+function protectGuarded(protect: boolean): pulumi.ResourceTransformation {
+  return ({ type, props, opts }) => (guardedTypes.includes(type) ? { props, opts: { ...opts, protect } } : undefined);
 }
 
 /** Seed 000 §2's two pools; recovery has its own so production work filling content-pool never blocks it. */
@@ -167,7 +192,8 @@ const egressIpAddresses: IpType[] | undefined = config.neon.allowFlyEgress ? ["e
 
 // Seed 000 §4: the project (production) or this stack's branch of it, the databases, roles and connection strings.
 const neonSetup = neonArgs(config);
-const neon = new NeonProject("neon", neonSetup.args);
+const guarded: pulumi.ComponentResourceOptions = { transformations: [protectGuarded(config.protect)] };
+const neon = new NeonProject("neon", neonSetup.args, guarded);
 // Seed 000's three connection strings, all for SQLAlchemy's asyncpg dialect. The app goes through PgBouncer;
 // Alembic and Prefect (prepared statements, session state) connect directly.
 const neonUrls = {
@@ -180,7 +206,7 @@ const neonUrls = {
 };
 
 // Seed 000 §2 (colocated in the worker) or seed 004 (its own app).
-const prefect = new PrefectServer("prefect", prefectArgs(config, neonUrls.prefect));
+const prefect = new PrefectServer("prefect", prefectArgs(config, neonUrls.prefect), guarded);
 
 // Seed 000 §1: the worker app with the seed's `fly secrets set` list and a deploy token for CI.
 const workerEnv = splitEnv(config.worker);
@@ -207,7 +233,7 @@ const worker = new FlyApp("worker", {
   execCommands: prefect.workPoolCommands,
   ipAddresses: egressIpAddresses,
   deployToken: { expiry: config.fly.deployTokenExpiry },
-});
+}, guarded);
 
 // Seed 000 §3: the dashboard behind Cloudflare Access, with its own app-scoped deploy token.
 if (config.dashboard.volume) throw new Error("platform:dashboard.volume: the dashboard keeps no local state; remove the volume");
@@ -243,7 +269,7 @@ const dashboard = new DashboardApp("dashboard", {
   sessionDuration: config.dashboard.access.sessionDuration,
   identityProviders: identityProviders(config),
   accessSecretNames: { aud: "CF_ACCESS_AUD", teamDomain: "CF_ACCESS_TEAM_DOMAIN" },
-});
+}, guarded);
 
 // Seed 000 §4 "IP Allow": project-wide, so only the owning stack writes it; after the apps, whose egress IPs it
 // lists while their secrets come from the project. Any entry makes Neon reject unlisted IPs; none allows all.
@@ -257,7 +283,7 @@ if (config.neon.ownsProject) {
       ips: pulumi.all(flyEgressIps).apply((perApp) => [...config.neon.allowedIps, ...perApp.flat()]),
       protectedBranchesOnly: config.neon.protectedBranchesOnly,
     },
-    { dependsOn: [neon, worker, dashboard] },
+    { dependsOn: [neon, worker, dashboard], protect: config.protect },
   );
 }
 

@@ -2,19 +2,11 @@
 import { appNamePattern } from "../dynamic-providers/fly/app";
 import { checkGuest, checkHealthCheck } from "../dynamic-providers/fly/machine-check";
 import type { CpuKind, MachineCheck, MachineGuest } from "../dynamic-providers/fly/machine-types";
+import { flyRegions } from "../dynamic-providers/fly/regions";
 import { renamed } from "./problems";
 import type { Reader } from "./reader";
 
-export { appNamePattern };
-
-/**
- * Fly regions, from https://fly.io/docs/reference/regions/ (the same 35 codes as `fly platform regions`
- * listed before Fly's 2025 consolidation, so stacks on a retired region still parse).
- */
-export const flyRegions: readonly string[] = [
-  "ams", "arn", "atl", "bog", "bom", "bos", "cdg", "den", "dfw", "ewr", "eze", "fra", "gdl", "gig", "gru", "hkg", "iad",
-  "jnb", "lax", "lhr", "mad", "mia", "nrt", "ord", "otp", "phx", "qro", "scl", "sea", "sin", "sjc", "syd", "waw", "yul", "yyz",
-];
+export { appNamePattern, flyRegions };
 
 /** What `appNamePattern` asks for, in the words of a `must be …` message. */
 export const flyAppNameRule = "1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit";

@@ -1,3 +1,7 @@
+import { envNamePattern, envNameRule } from "../dynamic-providers/fly/machine-check";
+
+export { envNameRule };
+
 /** Text rules a stack config value may have to match; each program words its own message around them. */
 export const patterns = {
   flyOrg: /^[a-z0-9][a-z0-9-]*$/,
@@ -7,7 +11,8 @@ export const patterns = {
    */
   image:
     /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$/,
-  envName: /^[A-Za-z_][A-Za-z0-9_]*$/,
+  /** The fly:Machine and fly:ReleaseCommand providers' rule. */
+  envName: envNamePattern,
   volumeName: /^[a-z0-9_]{1,30}$/,
   absolutePath: /^\/\S*$/,
   hex32: /^[0-9a-f]{32}$/,
@@ -24,6 +29,3 @@ export const patterns = {
   pagesProject: /^[a-z0-9](?:[a-z0-9-]{0,56}[a-z0-9])?$/,
   r2Bucket: /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
 };
-
-/** What `patterns.envName` asks for, in the words of a `must be …` message. */
-export const envNameRule = "named with letters, digits and underscores, not starting with a digit";

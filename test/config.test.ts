@@ -95,9 +95,9 @@ describe("committed stack files", () => {
         "neon.allowFlyEgress",
         "neon.branchName",
         "neon.ownsProject",
-        "neon.protected",
         "neon.protectedBranchesOnly",
         "productionStack",
+        "protect",
         "worker.appName",
       ].sort(),
     );
@@ -117,14 +117,14 @@ describe("committed stack files", () => {
         "neon.allowFlyEgress",
         "neon.branchName",
         "neon.ownsProject",
-        "neon.protected",
         "neon.protectedBranchesOnly",
+        "protect",
         "worker.appName",
         "worker.image",
       ].sort(),
     );
     expect(staging.environment.productionStack).toBe("organization/platform/production");
-    expect([prod.neon.branchName, prod.neon.protected, staging.neon.branchName, staging.neon.protected]).toEqual(["main", true, "staging", false]);
+    expect([prod.neon.branchName, prod.protect, staging.neon.branchName, staging.protect]).toEqual(["main", true, "staging", false]);
   });
 });
 
@@ -166,7 +166,6 @@ describe("defaults from the seeds", () => {
       regionId: "aws-eu-central-1",
       pgVersion: 17,
       branchName: "main",
-      protected: true,
       databases: { app: "naluma_content", prefect: "prefect_server" },
       roles: { app: "pipeline", migrations: "migrations" },
       compute: { minCu: 0.25, maxCu: 2, suspendTimeoutSeconds: 0 },
@@ -185,7 +184,8 @@ describe("defaults from the seeds", () => {
       "naluma-dashboard-staging",
       "dashboard-staging.naluma.space",
     ]);
-    expect(config.neon).toMatchObject({ ownsProject: false, branchName: "staging", protected: false });
+    expect(config.neon).toMatchObject({ ownsProject: false, branchName: "staging" });
+    expect(config.protect).toBe(false);
     expect([config.dashboard.minMachinesRunning, config.docs.enabled]).toEqual([0, false]);
   });
 
@@ -328,6 +328,14 @@ describe.each<Case>([
   ["an allowed IP that is no address", { neon: { allowedIps: ["::::"] } }, "platform:neon.allowedIps[0]", "an IP address, a CIDR"],
   ["an allowed range across address families", { neon: { allowedIps: ["203.0.113.1-2001:db8::1"] } }, "platform:neon.allowedIps[0]", "an IP address, a CIDR"],
   ["an allowFlyEgress that is not a flag", { neon: { allowFlyEgress: "yes" } }, "platform:neon.allowFlyEgress", "must be true or false"],
+  ["a protect that is not a flag", { protect: "yes" }, "platform:protect", "must be true or false"],
+  ["the retired neon.protected", { neon: { protected: true } }, "platform:neon.protected", "was replaced by platform:protect"],
+  // The providers' rules, imported: names the postgres and neon providers would refuse never get past config.
+  ["a reserved role name", { neon: { roles: { app: "public" } } }, "platform:neon.roles.app", "must not be one of public, none, current_user, current_role, session_user"],
+  ["a pg_ role name", { neon: { roles: { migrations: "pg_migrations" } } }, "platform:neon.roles.migrations", "must not start with pg_"],
+  ["a database name with a NUL", { neon: { databases: { prefect: "prefect\u0000server" } } }, "platform:neon.databases.prefect", "must not contain a NUL character"],
+  ["a branch name with a newline", { neon: { ownsProject: false, branchName: "preview\nx" } }, "platform:neon.branchName", "must not contain control characters"],
+  ["an env name with an equals sign", { worker: { env: { "A=B": "x" } } }, "platform:worker.env.A=B", "must be named with letters, digits and underscores"],
 ])("%s is refused", (_label, change, key, rule) => {
   it("with a message naming the key, the rule and the fix", () => {
     const problems = problemsOf(raw(merge(production(), change)));
@@ -447,7 +455,7 @@ describe("loadConfig", () => {
     setStackConfig(merge(userProvided, production()), dummySecrets as Record<string, string>);
     const config = loadConfig();
     expect(config.worker.appName).toBe("naluma-content");
-    expect(config.neon.protected).toBe(true);
+    expect(config.protect).toBe(true);
     expect(await pulumi.isSecret(config.secrets.wpAppPassword)).toBe(true);
   });
 

@@ -3,6 +3,7 @@ import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { appNamePattern } from "./app";
 import { body, flyApi, ignoreNotFound, type Schemas } from "./client";
+import { checkRegion } from "./regions";
 
 /** `egress_pair` is left out: it answers with `ip_pair` and a null `ip`, so it is not one address (BEHAVIOUR-NOTES "IPs"). */
 export const ipTypes = ["v4", "v6", "shared_v4", "private_v6", "egress_v4", "egress_v6"] as const;
@@ -83,7 +84,7 @@ export const ipAddressProvider = dynamicProvider<IpAddressInputs, IpAddressOutpu
     const problems = failures("fly ip address", isUnknown(news.appName) ? undefined : news.appName);
     if (!isUnknown(news.appName)) problems.pattern("appName", news.appName, appNamePattern, "a Fly app name");
     if (!isUnknown(news.type)) problems.oneOf("type", news.type, ipTypes, true);
-    if (!isUnknown(news.region)) problems.pattern("region", news.region, /^[a-z]{3}$/, "a three-letter Fly region code such as `ams`, or empty for a global address", false);
+    checkRegion(problems, "region", news.region, { required: false });
     if (!isUnknown(news.type) && egressIpTypes.includes(news.type) && !isUnknown(news.region) && !news.region) {
       problems.add("region", `is required for ${news.type} (an egress address belongs to one region), e.g. \`ams\``);
     }

@@ -1,10 +1,18 @@
 import { failures, isUnknown, parseDuration, type CheckFailure, type Failures } from "../core/check";
 import { defaultGuest, defaultProcessGroup } from "./machine-config";
 import { stopSignals, type MachineCheck, type MachineInputs, type MachineService } from "./machine-types";
+import { checkRegion } from "./regions";
 
 export const machineNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-export const regionPattern = /^[a-z]{3}$/;
 export const processGroupPattern = /^[a-z0-9_-]+$/;
+
+/**
+ * Environment variable names as a shell and `fly secrets` take them. Anything else either cannot be set (`A=B` splits
+ * at the `=`), cannot be read by name, or corrupts the env block (a newline, an empty name).
+ */
+export const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What `envNamePattern` asks for, in the words of a `must be …` message. */
+export const envNameRule = "named with letters, digits and underscores, not starting with a digit";
 
 const cpuKinds = ["shared", "performance"] as const;
 /** Per cpu kind: allowed cpu counts and memory per cpu (fly-go's guest limits). */
@@ -30,11 +38,11 @@ export function checkMachine(news: MachineInputs): { inputs: MachineInputs; fail
   if (known(news.name)) {
     problems.pattern("name", news.name, machineNamePattern, "1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit");
   }
-  if (known(news.region)) problems.pattern("region", news.region, regionPattern, "a 3-letter lowercase Fly region code such as `ams` or `ord`");
+  checkRegion(problems, "region", news.region);
   if (known(news.image)) problems.pattern("image", news.image, /^\S+$/, "a container image reference such as `registry.fly.io/app:deployment-1`");
 
   if (news.guest !== undefined && known(news.guest)) checkGuest(problems, news.guest);
-  checkStringRecord(problems, "env", news.env);
+  checkEnv(problems, "env", news.env);
   checkStringRecord(problems, "metadata", news.metadata);
   if (news.metadata && typeof news.metadata === "object" && "fly_process_group" in news.metadata) {
     problems.add("metadata.fly_process_group", "is set from processGroup; set `processGroup` instead");
@@ -136,6 +144,15 @@ function checkStringRecord(problems: Failures, field: string, record: Record<str
   }
   for (const [key, value] of Object.entries(record)) {
     if (typeof value !== "string" && !isUnknown(value)) problems.add(`${field}.${key}`, "must be a string", value);
+  }
+}
+
+/** An env map: names by `envNamePattern`, values strings. The name goes in the message as JSON, so `A\nB` shows as such. */
+export function checkEnv(problems: Failures, field: string, env: Record<string, string> | undefined): void {
+  checkStringRecord(problems, field, env);
+  if (env === undefined || isUnknown(env) || typeof env !== "object" || env === null || Array.isArray(env)) return;
+  for (const name of Object.keys(env)) {
+    if (!envNamePattern.test(name)) problems.add(`${field}[${JSON.stringify(name)}]`, `must be ${envNameRule}`);
   }
 }
 

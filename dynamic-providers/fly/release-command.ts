@@ -5,7 +5,8 @@ import { runOnceLifecycle } from "../core/run-once";
 import { isConnectionError } from "../core/retry";
 import { appNamePattern } from "./app";
 import { body, flyApi, ignoreNotFound, isStatus, waitForMachineState, type FlyApi, type Machine as FlyMachine, type Schemas } from "./client";
-import { checkMachine, regionPattern } from "./machine-check";
+import { checkEnv, checkGuest } from "./machine-check";
+import { checkRegion } from "./regions";
 import { toConfig } from "./machine-config";
 import type { MachineGuest } from "./machine-types";
 import { findMachineByName, type DeepInput } from "./machine";
@@ -136,7 +137,7 @@ export const releaseCommandProvider = dynamicProvider<ReleaseCommandInputs, Rele
   async check(_olds, news) {
     const problems = failures("fly release command", isUnknown(news.appName) ? undefined : news.appName);
     if (!isUnknown(news.appName)) problems.pattern("appName", news.appName, appNamePattern, "a Fly app name");
-    if (!isUnknown(news.region)) problems.pattern("region", news.region, regionPattern, "a 3-letter lowercase Fly region code such as `ams`");
+    checkRegion(problems, "region", news.region);
     if (!isUnknown(news.image)) problems.pattern("image", news.image, /^\S+$/, "an image reference such as `registry.fly.io/app:deployment-1`");
     const command: unknown = news.command;
     if (!isUnknown(command)) {
@@ -146,13 +147,9 @@ export const releaseCommandProvider = dynamicProvider<ReleaseCommandInputs, Rele
       });
     }
     problems.integer("timeoutSeconds", news.timeoutSeconds, { min: 1, max: 3600 });
-    if (news.guest !== undefined && !isUnknown(news.guest)) {
-      // The guest follows the machine rules (memory steps, cpu kinds); reported under this resource's name.
-      const machine = checkMachine({ appName: "x", name: "release-command", region: "xxx", image: "x", guest: news.guest });
-      for (const failure of machine.failures.filter((f) => f.property.startsWith("guest"))) {
-        problems.add(failure.property, failure.reason.replace(/^.*?: guest\.\w+ /, ""));
-      }
-    }
+    // The guest and env follow the machine rules (memory steps, cpu kinds, variable names).
+    if (news.guest !== undefined && !isUnknown(news.guest)) checkGuest(problems, news.guest);
+    checkEnv(problems, "env", news.env);
     return { inputs: news, failures: problems.list };
   },
 

@@ -3,7 +3,8 @@ import { changedFields, failures, isUnknown, type CheckFailure } from "../core/c
 import { dynamicProvider } from "../core/provider";
 import { sleep } from "../core/retry";
 import { body, flyApi, ignoreNotFound, isStatus, type FlyApi, type Schemas } from "./client";
-import { machineNamePattern, regionPattern } from "./machine-check";
+import { machineNamePattern } from "./machine-check";
+import { checkRegion } from "./regions";
 
 type FlyVolume = Schemas["Volume"];
 
@@ -96,7 +97,7 @@ export function checkVolume(olds: Partial<VolumeInputs>, news: VolumeInputs): { 
   const known = (value: unknown): boolean => !isUnknown(value);
   if (known(news.appName)) problems.pattern("appName", news.appName, machineNamePattern, "an existing Fly app name (lowercase letters, digits, dashes)");
   if (known(news.name)) problems.pattern("name", news.name, volumeNamePattern, "1-30 lowercase letters, digits or underscores");
-  if (known(news.region)) problems.pattern("region", news.region, regionPattern, "a 3-letter lowercase Fly region code such as `ams` or `ord`");
+  checkRegion(problems, "region", news.region);
   if (known(news.sizeGb)) problems.integer("sizeGb", news.sizeGb, { min: 1, max: 500 });
   if (known(news.snapshotRetention)) problems.integer("snapshotRetention", news.snapshotRetention, { min: 1, max: 60 });
   for (const flag of ["encrypted", "autoBackupEnabled", "adopt"] as const) {

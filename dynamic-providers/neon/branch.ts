@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Branch as NeonBranch, BranchUpdateRequest } from "@neondatabase/api-client";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { neonIdPattern, neonIdRule } from "./check";
+import { branchNameProblem, neonIdPattern, neonIdRule } from "./check";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
 
 
@@ -89,9 +89,8 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
     const problems = failures("neon branch", isUnknown(news.name) ? undefined : news.name);
     if (!isUnknown(news.projectId)) problems.pattern("projectId", news.projectId, neonIdPattern, neonIdRule);
     if (!isUnknown(news.name)) {
-      if (typeof news.name !== "string" || news.name.trim().length === 0 || news.name.length > 256) {
-        problems.add("name", "is required (1 to 256 characters)", news.name);
-      }
+      const problem = branchNameProblem(news.name);
+      if (problem) problems.add("name", problem, news.name);
     }
     if (news.parentId !== undefined && !isUnknown(news.parentId)) problems.pattern("parentId", news.parentId, neonIdPattern, neonIdRule);
     for (const field of ["protected", "adopt"] as const) {

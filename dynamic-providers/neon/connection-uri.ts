@@ -6,6 +6,7 @@ import { checkPostgresName } from "./database";
 import { isUnknown } from "../core/check";
 import { checkNeonIds } from "./check";
 import { poolerHostOf } from "./endpoint";
+import { roleNameProblem } from "../postgres/names";
 
 export interface ConnectionUriInputs {
   projectId: string;
@@ -53,7 +54,7 @@ export const connectionUriProvider = dynamicProvider<ConnectionUriInputs, Connec
     const problems = failures("neon connection uri", isUnknown(news.databaseName) ? undefined : news.databaseName);
     checkNeonIds(problems, { ...news }, ["projectId", "branchId", "endpointId"]);
     checkPostgresName(problems, "databaseName", news.databaseName);
-    checkPostgresName(problems, "roleName", news.roleName);
+    checkPostgresName(problems, "roleName", news.roleName, roleNameProblem);
     return { inputs: news, failures: problems.list };
   },
 

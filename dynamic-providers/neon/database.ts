@@ -5,17 +5,17 @@ import { dynamicProvider } from "../core/provider";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
 import { isUnknown } from "../core/check";
 import { checkNeonIds } from "./check";
+import { identifierProblem, roleNameProblem } from "../postgres/names";
 
-/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 = 63 bytes; Neon refuses longer names. */
-export const maxIdentifierBytes = 63;
-
-/** A database or role name: non-empty, at most 63 bytes (UTF-8), no NUL. */
-export function checkPostgresName(problems: Failures, field: string, value: unknown): void {
+/**
+ * A database or role name by the postgres providers' rules (non-empty, at most 63 bytes, no control characters;
+ * `roleNameProblem` for roles), so a name Neon makes is one the Grant and DatabaseLockdown accept too.
+ */
+export function checkPostgresName(problems: Failures, field: string, value: unknown, rule: (name: string) => string | undefined = identifierProblem): void {
   if (isUnknown(value)) return;
   if (typeof value !== "string" || value.length === 0) return problems.add(field, "is required (a PostgreSQL identifier)", value);
-  const bytes = Buffer.byteLength(value, "utf8");
-  if (bytes > maxIdentifierBytes) problems.add(field, `must be at most ${maxIdentifierBytes} bytes (PostgreSQL's identifier limit; this one has ${bytes})`, value);
-  else if (value.includes("\u0000")) problems.add(field, "must not contain a NUL character", value);
+  const problem = rule(value);
+  if (problem) problems.add(field, problem, value);
 }
 
 export interface DatabaseInputs {
@@ -59,7 +59,7 @@ export const databaseProvider = dynamicProvider<DatabaseInputs, DatabaseOutputs>
     const problems = failures("neon database", isUnknown(news.name) ? undefined : news.name);
     checkNeonIds(problems, { ...news }, ["projectId", "branchId"]);
     checkPostgresName(problems, "name", news.name);
-    checkPostgresName(problems, "ownerName", news.ownerName);
+    checkPostgresName(problems, "ownerName", news.ownerName, roleNameProblem);
     return { inputs: news, failures: problems.list };
   },
 

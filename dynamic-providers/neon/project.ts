@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Branch as NeonBranch, Endpoint as NeonEndpoint, ProjectListItem, ProjectUpdateRequest } from "@neondatabase/api-client";
-import { changedFields, failures, isUnknown, type Failures } from "../core/check";
+import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { ignoreNeonNotFound, mutate, neonApi, neonCall, waitForOperations, type NeonApi } from "./client";
+import { branchNameProblem } from "./check";
+import { checkPostgresName } from "./database";
+import { roleNameProblem } from "../postgres/names";
 
 /** Regions Neon offers (alchemy's list, see specs/neon/BEHAVIOUR-NOTES.md). `aws-eu-central-1` is next to Fly's `fra`. */
 export const neonRegions: readonly string[] = [
@@ -75,13 +78,6 @@ function label(name: unknown): string {
 }
 
 /** Postgres identifiers (database and role names): at most 63 bytes; Neon quotes them, so any non-empty text fits. */
-function checkIdentifier(problems: Failures, field: string, value: unknown): void {
-  if (value === undefined || isUnknown(value)) return;
-  if (typeof value !== "string" || value.length === 0 || Buffer.byteLength(value) > 63) {
-    problems.add(field, "must be a Postgres name of 1 to 63 bytes", value);
-  }
-}
-
 /** One allowed_ips entry: an IPv4/IPv6 address, a CIDR (`10.0.0.0/8`) or a range (`10.0.0.1-10.0.0.9`) of one family. */
 export function isAllowedIpEntry(entry: string): boolean {
   const { isIP } = require("node:net") as typeof import("node:net");
@@ -255,12 +251,11 @@ export const projectProvider = dynamicProvider<ProjectInputs, ProjectOutputs>({
     if (!isUnknown(news.pgVersion)) problems.integer("pgVersion", news.pgVersion, { min: 14, max: 18 });
     if (!isUnknown(news.historyRetentionSeconds)) problems.integer("historyRetentionSeconds", news.historyRetentionSeconds, { min: 0, max: 2_592_000 });
     if (news.defaultBranchName !== undefined && !isUnknown(news.defaultBranchName)) {
-      if (typeof news.defaultBranchName !== "string" || news.defaultBranchName.length === 0 || news.defaultBranchName.length > 256) {
-        problems.add("defaultBranchName", "must be a branch name of 1 to 256 characters", news.defaultBranchName);
-      }
+      const problem = branchNameProblem(news.defaultBranchName);
+      if (problem) problems.add("defaultBranchName", problem, news.defaultBranchName);
     }
-    checkIdentifier(problems, "defaultDatabaseName", news.defaultDatabaseName);
-    checkIdentifier(problems, "defaultRoleName", news.defaultRoleName);
+    if (news.defaultDatabaseName !== undefined) checkPostgresName(problems, "defaultDatabaseName", news.defaultDatabaseName);
+    if (news.defaultRoleName !== undefined) checkPostgresName(problems, "defaultRoleName", news.defaultRoleName, roleNameProblem);
     if (news.allowedIps !== undefined && !isUnknown(news.allowedIps)) {
       if (!Array.isArray(news.allowedIps)) problems.add("allowedIps", "must be a list of IP addresses, ranges or CIDRs", news.allowedIps);
       else {

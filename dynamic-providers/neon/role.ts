@@ -6,6 +6,7 @@ import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonA
 import { checkPostgresName } from "./database";
 import { isUnknown } from "../core/check";
 import { checkNeonIds } from "./check";
+import { roleNameProblem } from "../postgres/names";
 
 export interface RoleInputs {
   projectId: string;
@@ -44,10 +45,7 @@ export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
   async check(_olds, news) {
     const problems = failures("neon role", isUnknown(news.name) ? undefined : news.name);
     checkNeonIds(problems, { ...news }, ["projectId", "branchId"]);
-    checkPostgresName(problems, "name", news.name);
-    if (typeof news.name === "string" && (news.name.startsWith("pg_") || news.name === "public")) {
-      problems.add("name", "must not start with `pg_` or be `public` (PostgreSQL reserves them)", news.name);
-    }
+    checkPostgresName(problems, "name", news.name, roleNameProblem);
     const rotate = news.rotatePassword;
     if (rotate !== undefined && !isUnknown(rotate) && typeof rotate !== "string") problems.add("rotatePassword", "must be a string", rotate);
     return { inputs: news, failures: problems.list };

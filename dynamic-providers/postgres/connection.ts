@@ -1,17 +1,5 @@
-import type { Client, DatabaseError } from "pg";
+import type { Client, ClientConfig, DatabaseError } from "pg";
 import { isConnectionError, withRetry, type RetryPolicy } from "../core/retry";
-
-/**
- * PostgreSQL identifiers are at most 63 bytes (NAMEDATALEN - 1); longer ones are silently truncated by the
- * server, so two different inputs could name the same role. Any other character is fine once quoted.
- */
-export function identifierProblem(value: string): string | undefined {
-  if (value.length === 0) return "must not be empty";
-  if (value.includes("\0")) return "must not contain a NUL character";
-  const bytes = Buffer.byteLength(value, "utf8");
-  if (bytes > 63) return `must be at most 63 bytes (PostgreSQL truncates longer identifiers), got ${bytes} bytes`;
-  return undefined;
-}
 
 /** True for a `postgres://` or `postgresql://` URI with a host; never returns or logs the URI itself. */
 export function isPostgresUri(value: unknown): boolean {
@@ -24,12 +12,19 @@ export function isPostgresUri(value: unknown): boolean {
   }
 }
 
-/** The same server and credentials as `adminUri`, connected to `database` instead of the URI's own. */
-export function uriForDatabase(adminUri: string, database: string | undefined): string {
-  if (database === undefined) return adminUri;
-  const url = new URL(adminUri);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  return url.toString();
+/**
+ * node-postgres's client settings for `uri` (host, credentials, sslmode and the other parameters, parsed by pg's
+ * own pg-connection-string), connected to `database` if given, else to the URI's own database. The database is
+ * set by name, not through the URI: pg decodes the URI's path with decodeURI, which leaves `%2B`, `%2F`, `%3F`, `%23`
+ * and the other reserved characters encoded, so a database `a+b` written as `/a%2Bb` would be looked up as "a%2Bb".
+ */
+export function clientConfig(uri: string, database?: string): ClientConfig {
+  // pg's own copy, wherever the package manager put it.
+  const { parseIntoClientConfig } = require(require.resolve("pg-connection-string", { paths: [require.resolve("pg")] })) as typeof import("pg-connection-string");
+  const config = parseIntoClientConfig(uri);
+  const path = new URL(uri).pathname.slice(1);
+  const name = database ?? (path.length > 0 ? decodeURIComponent(path) : undefined);
+  return name === undefined ? config : { ...config, database: name };
 }
 
 /** Every form in which a secret of ours could show up in an error message. */
@@ -106,10 +101,10 @@ export async function withConnection<T>(options: ConnectOptions, action: string,
   const secrets = [options.adminUri, ...(options.secrets ?? [])];
   let client: Client;
   try {
-    const connectionString = uriForDatabase(options.adminUri, options.database);
+    const config = clientConfig(options.adminUri, options.database);
     client = await withRetry(
       async () => {
-        const attempt = new PgClient({ connectionString, connectionTimeoutMillis: 15_000, application_name: "pulumi" });
+        const attempt = new PgClient({ ...config, connectionTimeoutMillis: 15_000, application_name: "pulumi" });
         // An idle client's socket error would otherwise be an unhandled 'error' event that crashes the host.
         attempt.on("error", () => undefined);
         try {

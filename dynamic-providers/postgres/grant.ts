@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "pg";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { identifierProblem, inTransaction, isDatabaseGone, isPostgresUri, roleExists, withConnection, type ConnectOptions } from "./connection";
+import { inTransaction, isDatabaseGone, isPostgresUri, roleExists, withConnection, type ConnectOptions } from "./connection";
+import { identifierProblem, roleNameProblem } from "./names";
 import {
   describeKey,
   expandProfile,
@@ -206,19 +207,20 @@ export const grantProvider = dynamicProvider<GrantInputs, GrantOutputs>({
   async check(_olds, news) {
     const problems = failures("postgres grant", typeof news.role === "string" && typeof news.database === "string" ? `${news.role} on ${news.database}` : undefined);
     if (!isUnknown(news.adminUri) && !isPostgresUri(news.adminUri)) problems.add("adminUri", "must be a postgresql:// URI");
-    const identifiers: [keyof GrantInputs, unknown, boolean][] = [
-      ["database", news.database, true],
-      ["role", news.role, true],
-      ["schema", news.schema, false],
-      ["migrationsRole", news.migrationsRole, false],
+    // A role named "public" in GRANT ... TO means PUBLIC, quoted or not: every role.
+    const identifiers: [keyof GrantInputs, unknown, boolean, (name: string) => string | undefined][] = [
+      ["database", news.database, true, identifierProblem],
+      ["role", news.role, true, roleNameProblem],
+      ["schema", news.schema, false, identifierProblem],
+      ["migrationsRole", news.migrationsRole, false, roleNameProblem],
     ];
-    for (const [field, value, required] of identifiers) {
+    for (const [field, value, required, rule] of identifiers) {
       if (isUnknown(value) || (value === undefined && !required)) continue;
       if (typeof value !== "string") {
         problems.add(field, "is required (an identifier)", value);
         continue;
       }
-      const problem = identifierProblem(value);
+      const problem = rule(value);
       if (problem) problems.add(field, problem, value);
     }
     problems.oneOf("profile", news.profile, profileNames, true);

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { identifierProblem, inTransaction, isDatabaseGone, isPostgresUri, withConnection, type ConnectOptions } from "./connection";
+import { inTransaction, isDatabaseGone, isPostgresUri, withConnection, type ConnectOptions } from "./connection";
+import { identifierProblem } from "./names";
 import { quoteIdentifier } from "./profiles";
 
 export interface DatabaseLockdownInputs {

@@ -1,8 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { identifierProblem, inTransaction, isDatabaseGone, isPostgresUri, roleExists, sqlState, withConnection, type ConnectOptions } from "./connection";
+import { clientConfig, inTransaction, isDatabaseGone, isPostgresUri, roleExists, sqlState, withConnection, type ConnectOptions } from "./connection";
+import { roleNameProblem } from "./names";
 import { quoteIdentifier } from "./profiles";
+import { scramPasswordProblem, scramVerifier } from "./scram";
+
+export { roleNameProblem };
 
 export interface RoleInputs {
   /** The admin's (Neon project owner's) URI; secret. */
@@ -10,7 +14,7 @@ export interface RoleInputs {
   name: string;
   /** Secret; from a `random.RandomPassword`. */
   password: string;
-  /** Maximum concurrent connections; undefined means no limit (-1). */
+  /** Maximum concurrent connections (-1 to 2147483647, PostgreSQL's int4); undefined means no limit (-1). */
   connectionLimit?: number;
   /** Take over a role of this name that already exists (made by hand from seed 000's SQL). */
   adopt?: boolean;
@@ -19,17 +23,6 @@ export interface RoleInputs {
 export interface RoleOutputs extends RoleInputs {
   /** What refresh found different from the inputs ("password does not match", ...); a non-empty list makes the next up an update. */
   drift: string[];
-}
-
-// Names the server reserves or treats as keywords in role specifications (GRANT ... TO public, current_user).
-const reservedRoleNames: readonly string[] = ["public", "none", "current_user", "current_role", "session_user"];
-
-export function roleNameProblem(name: string): string | undefined {
-  const problem = identifierProblem(name);
-  if (problem) return problem;
-  if (name.startsWith("pg_")) return "must not start with pg_ (reserved for PostgreSQL's own roles)";
-  if (reservedRoleNames.includes(name.toLowerCase())) return `must not be one of ${reservedRoleNames.join(", ")}`;
-  return undefined;
 }
 
 function label(name: string): string {
@@ -45,9 +38,17 @@ function literal(value: string): string {
   return escapeLiteral(value);
 }
 
-/** CREATE ROLE cannot take bind parameters, so the password is an escaped literal in the statement text. */
+/** rolconnlimit is an int4; -1 means no limit. */
+const maxConnectionLimit = 2_147_483_647;
+
+/**
+ * CREATE ROLE cannot take bind parameters, so whatever it sets is in the statement text, and the server writes that
+ * text to its log when the statement fails (log_min_error_statement) or for every statement (log_statement = 'all').
+ * The password therefore goes as a SCRAM verifier computed here, as psql's \password sends it; a fresh salt each time,
+ * so the verifier is never compared or stored (diff() and the state only know the password, which is secret).
+ */
 function roleOptions(inputs: RoleInputs): string {
-  return `LOGIN PASSWORD ${literal(inputs.password)} CONNECTION LIMIT ${inputs.connectionLimit ?? -1}`;
+  return `LOGIN PASSWORD ${literal(scramVerifier(inputs.password))} CONNECTION LIMIT ${inputs.connectionLimit ?? -1}`;
 }
 
 /**
@@ -68,10 +69,12 @@ export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
         if (problem) problems.add("name", problem, news.name);
       }
     }
-    if (!isUnknown(news.password) && (typeof news.password !== "string" || news.password.length === 0)) {
-      problems.add("password", "must be a non-empty string");
+    if (!isUnknown(news.password)) {
+      // Never the value: it is the password.
+      const problem = scramPasswordProblem(news.password);
+      if (problem) problems.add("password", problem);
     }
-    problems.integer("connectionLimit", news.connectionLimit, { min: -1 });
+    if (!isUnknown(news.connectionLimit)) problems.integer("connectionLimit", news.connectionLimit, { min: -1, max: maxConnectionLimit });
     if (news.adopt !== undefined && typeof news.adopt !== "boolean") problems.add("adopt", "must be true or false", news.adopt);
     return { inputs: news, failures: problems.list };
   },
@@ -158,10 +161,7 @@ export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
 /** Logs in as the role to compare its password with ours; only a failed authentication counts as a mismatch. */
 async function passwordWorks(props: RoleInputs): Promise<boolean> {
   const { Client } = require("pg") as typeof import("pg");
-  const url = new URL(props.adminUri);
-  url.username = encodeURIComponent(props.name);
-  url.password = encodeURIComponent(props.password);
-  const client = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 15_000 });
+  const client = new Client({ ...clientConfig(props.adminUri), user: props.name, password: props.password, connectionTimeoutMillis: 15_000 });
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -179,9 +179,12 @@ export interface RoleArgs {
   adminUri: pulumi.Input<string>;
   /** Role name, e.g. `pipeline` or `migrations`. Changing it replaces the role. */
   name: pulumi.Input<string>;
-  /** Login password, from a `random.RandomPassword`; replacing that resource rotates it (ALTER ROLE). */
+  /**
+   * Login password, from a `random.RandomPassword`; replacing that resource rotates it (ALTER ROLE). Printable ASCII
+   * only: it is sent as a SCRAM verifier computed here, and SASLprep of other characters differs between clients.
+   */
   password: pulumi.Input<string>;
-  /** Maximum concurrent connections. @default `-1` (no limit) */
+  /** Maximum concurrent connections, -1 (no limit) to 2147483647. @default `-1` (no limit) */
   connectionLimit?: pulumi.Input<number>;
   /** Take over an existing role of this name (its password is reset) instead of failing. @default `false` */
   adopt?: pulumi.Input<boolean>;

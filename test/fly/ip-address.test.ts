@@ -28,7 +28,7 @@ describe("ip address check()", () => {
     ["an unknown type", { appName, type: "v5" }, "fly ip address 'naluma-dashboard': type must be one of v4, v6, shared_v4, private_v6, egress_v4, egress_v6, got \"v5\""],
     ["no type", { appName }, "type is required (one of v4, v6, shared_v4, private_v6, egress_v4, egress_v6)"],
     ["a network on a public address", { appName, type: "v6", network: "pipeline-net" }, "network can only be set when type is private_v6 (type is v6), got \"pipeline-net\""],
-    ["a region name", { appName, type: "v4", region: "Frankfurt" }, "region must be a three-letter Fly region code"],
+    ["a region name", { appName, type: "v4", region: "Frankfurt" }, "region must be a Fly region (one of ams, arn"],
     ["a bad app name", { appName: "Naluma", type: "v4" }, "appName must be a Fly app name, got \"Naluma\""],
     ["an egress address without a region", { appName, type: "egress_v4" }, "region is required for egress_v4 (an egress address belongs to one region)"],
     ["an egress address with an empty region", { appName, type: "egress_v6", region: "" }, "region is required for egress_v6"],

@@ -70,7 +70,7 @@ describe("machine check()", () => {
     ["memory above the shared limit", { guest: { cpuKind: "shared", cpus: 1, memoryMb: 4096 } }, "guest.memoryMb must be between 256 and 2048 for 1 shared cpu(s)"],
     ["memory below the performance minimum", { guest: { cpuKind: "performance", cpus: 1, memoryMb: 1024 } }, "guest.memoryMb must be between 2048 and 8192"],
     ["3 cpus", { guest: { cpuKind: "shared", cpus: 3, memoryMb: 768 } }, "guest.cpus must be one of 1, 2, 4, 6, 8 for cpuKind shared, got 3"],
-    ["a region name", { region: "Frankfurt" }, "region must be a 3-letter lowercase Fly region code"],
+    ["a region name", { region: "Frankfurt" }, "region must be a Fly region (one of ams, arn"],
     ["no image", { image: "" }, "image is required"],
     ["a bad machine name", { name: "Web_1" }, "name must be 1-63 lowercase letters"],
     ["a yearly schedule", { schedule: "yearly" as MachineInputs["schedule"] }, "schedule must be one of hourly, daily, weekly, monthly, got \"yearly\""],

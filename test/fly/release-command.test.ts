@@ -32,7 +32,7 @@ function machines() {
 describe("release command check() and diff()", () => {
   it.each<[string, Partial<ReleaseCommandInputs>, string]>([
     ["an empty command", { command: [] }, "fly release command 'draft-app': command must be a non-empty list of strings"],
-    ["a region name", { region: "Newark" }, "region must be a 3-letter lowercase Fly region code"],
+    ["a region name", { region: "Newark" }, "region must be a Fly region (one of ams, arn"],
     ["no image", { image: "" }, "image is required"],
     ["a 300 MB machine", { guest: { cpuKind: "shared", cpus: 1, memoryMb: 300 } }, "guest.memoryMb must be a multiple of 256"],
     ["a two-hour timeout", { timeoutSeconds: 7200 }, "timeoutSeconds must be between 1 and 3600, got 7200"],

@@ -42,7 +42,7 @@ describe("volume check()", () => {
     ["0 GB", { sizeGb: 0 }, "sizeGb must be between 1 and 500, got 0"],
     ["501 GB", { sizeGb: 501 }, "sizeGb must be between 1 and 500, got 501"],
     ["61 days of snapshots", { snapshotRetention: 61 }, "snapshotRetention must be between 1 and 60, got 61"],
-    ["a region name", { region: "Newark" }, "region must be a 3-letter lowercase Fly region code"],
+    ["a region name", { region: "Newark" }, "region must be a Fly region (one of ams, arn"],
   ])("refuses %s", async (_title, change, message) => {
     expect((await reasons({ ...data, ...change })).join("\n")).toContain(message);
   });

@@ -49,6 +49,11 @@ beforeAll(() => {
 describe("check", () => {
   it.each([
     { case: "empty name", news: { name: "" }, field: "name", text: "is required" },
+    { case: "blank name", news: { name: "   " }, field: "name", text: "not blank" },
+    { case: "a name with a newline", news: { name: "preview\nx" }, field: "name", text: "must not contain control characters" },
+    { case: "a name with a tab", news: { name: "preview\tx" }, field: "name", text: "must not contain control characters" },
+    { case: "a name with a NUL", news: { name: "preview\u0000x" }, field: "name", text: "must not contain control characters" },
+    { case: "a 257-character name", news: { name: "b".repeat(257) }, field: "name", text: "1 to 256 characters" },
     { case: "bad projectId", news: { projectId: "Not An Id" }, field: "projectId", text: "Neon id" },
     { case: "bad parentId", news: { parentId: "br_main!" }, field: "parentId", text: "Neon id" },
     { case: "protected 'yes'", news: { protected: "yes" }, field: "protected", text: "true or false" },

@@ -36,6 +36,8 @@ describe("check", () => {
   it.each([
     { case: "a 64-byte database name", news: { databaseName: "d".repeat(64) }, field: "databaseName", text: "at most 63 bytes" },
     { case: "an empty role name", news: { roleName: "" }, field: "roleName", text: "is required" },
+    { case: "a database name with a NUL", news: { databaseName: "d\u0000b" }, field: "databaseName", text: "NUL" },
+    { case: "the role name PUBLIC", news: { roleName: "PUBLIC" }, field: "roleName", text: "must not be one of public" },
     { case: "a bad endpoint id", news: { endpointId: "EP_1" }, field: "endpointId", text: "a Neon id" },
   ])("refuses $case naming the field", async ({ news, field, text }) => {
     const result = await provider.check({} as ConnectionUriInputs, { ...inputs(), ...news });

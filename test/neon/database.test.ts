@@ -47,7 +47,10 @@ function inputs(overrides: Partial<DatabaseInputs> = {}): DatabaseInputs {
 describe("check", () => {
   it.each([
     { case: "a 64-byte name", news: { name: "d".repeat(64) }, field: "name", text: "at most 63 bytes" },
-    { case: "a 32-character name of 2-byte letters", news: { name: "é".repeat(32) }, field: "name", text: "this one has 64" },
+    { case: "a 32-character name of 2-byte letters", news: { name: "é".repeat(32) }, field: "name", text: "got 64 bytes" },
+    { case: "a name with a NUL", news: { name: "prefect\u0000server" }, field: "name", text: "must not contain a NUL character" },
+    { case: "a name with a newline", news: { name: "prefect\nserver" }, field: "name", text: "must not contain control characters" },
+    { case: "the owner PUBLIC", news: { ownerName: "PUBLIC" }, field: "ownerName", text: "must not be one of public" },
     { case: "an empty name", news: { name: "" }, field: "name", text: "is required" },
     { case: "no owner", news: { ownerName: undefined }, field: "ownerName", text: "is required" },
     { case: "a bad branch id", news: { branchId: "Main Branch" }, field: "branchId", text: "a Neon id" },
@@ -63,6 +66,12 @@ describe("check", () => {
 
   it("accepts a 63-byte name", async () => {
     expect((await provider.check({} as DatabaseInputs, inputs({ name: "d".repeat(63) }))).failures).toEqual([]);
+  });
+
+  // PostgreSQL and Neon take any name of printable characters; the postgres providers connect to it by name, not
+  // through a URI path, so `a+b` works end to end (test/postgres/grant.test.ts).
+  it.each(["a+b", "my-db", "a/b", "Ünïcode db"])("accepts %j, a name a URI has to encode", async (name) => {
+    expect((await provider.check({} as DatabaseInputs, inputs({ name }))).failures).toEqual([]);
   });
 });
 

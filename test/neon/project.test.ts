@@ -36,6 +36,9 @@ describe("check", () => {
     { case: "mixed-family range", news: { allowedIps: ["10.0.0.1-::1"] }, field: "allowedIps[0]", text: "range" },
     { case: "empty name", news: { name: "" }, field: "name", text: "is required" },
     { case: "role name > 63 bytes", news: { defaultRoleName: "r".repeat(64) }, field: "defaultRoleName", text: "63 bytes" },
+    { case: "role name PUBLIC", news: { defaultRoleName: "PUBLIC" }, field: "defaultRoleName", text: "must not be one of public" },
+    { case: "database name with a NUL", news: { defaultDatabaseName: "app\u0000x" }, field: "defaultDatabaseName", text: "NUL" },
+    { case: "branch name with a newline", news: { defaultBranchName: "main\n" }, field: "defaultBranchName", text: "control characters" },
     { case: "adopt 'yes'", news: { adopt: "yes" }, field: "adopt", text: "true or false" },
   ])("refuses $case naming the field", async ({ news, field, text }) => {
     const result = await provider.check({} as ProjectInputs, { ...seed, ...news } as unknown as ProjectInputs);

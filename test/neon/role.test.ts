@@ -51,7 +51,17 @@ describe("check", () => {
   it.each([
     { case: "an empty name", news: { name: "" }, field: "name", text: "is required" },
     { case: "a 64-byte name", news: { name: "r".repeat(64) }, field: "name", text: "at most 63 bytes" },
-    { case: "a pg_ name", news: { name: "pg_admin" }, field: "name", text: "`pg_`" },
+    { case: "a pg_ name", news: { name: "pg_admin" }, field: "name", text: "must not start with pg_" },
+    { case: "a PG_ name", news: { name: "PG_admin" }, field: "name", text: "must not start with pg_" },
+    // PostgreSQL's reserved role names, in any case: GRANT ... TO "PUBLIC" would grant to everyone.
+    ...["PUBLIC", "public", "None", "current_user", "SESSION_USER", "current_role"].map((name) => ({
+      case: `the reserved name ${name}`,
+      news: { name },
+      field: "name",
+      text: "must not be one of public, none, current_user, current_role, session_user (in any case)",
+    })),
+    { case: "a name with a NUL", news: { name: "app\u0000admin" }, field: "name", text: "must not contain a NUL character" },
+    { case: "a name with a newline", news: { name: "app\nadmin" }, field: "name", text: "must not contain control characters" },
     { case: "a numeric rotatePassword", news: { rotatePassword: 2 }, field: "rotatePassword", text: "must be a string" },
     { case: "no project", news: { projectId: undefined }, field: "projectId", text: "is required" },
   ])("refuses $case naming the field", async ({ news, field, text }) => {

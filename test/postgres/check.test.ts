@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { unknownValue } from "../../dynamic-providers/core/check";
-import { scrub, uriForDatabase } from "../../dynamic-providers/postgres/connection";
+import { clientConfig, scrub } from "../../dynamic-providers/postgres/connection";
 import { grantProvider, type GrantInputs } from "../../dynamic-providers/postgres/grant";
 import { databaseLockdownProvider, type DatabaseLockdownInputs } from "../../dynamic-providers/postgres/lockdown";
 import { expandProfile, keyId, privilegeStatements, type GrantContext } from "../../dynamic-providers/postgres/profiles";
@@ -8,6 +8,7 @@ import { roleProvider, type RoleInputs } from "../../dynamic-providers/postgres/
 
 const adminUri = "postgresql://neondb_owner:hunter2-secret@ep-x.neon.tech/naluma_content?sslmode=require";
 const long = "x".repeat(64);
+const asciiRule = "must be printable ASCII (letters, digits, punctuation and spaces; SASLprep of other characters differs between PostgreSQL and its clients)";
 
 async function roleFailures(change: Record<string, unknown>) {
   const inputs = { adminUri, name: "pipeline", password: "pw", ...change } as RoleInputs;
@@ -24,12 +25,22 @@ describe("Role check()", () => {
     [{}, []],
     [{ name: long }, [`postgres role '${long}': name must be at most 63 bytes (PostgreSQL truncates longer identifiers), got 64 bytes, got "${long}"`]],
     [{ name: "pg_monitor" }, [`postgres role 'pg_monitor': name must not start with pg_ (reserved for PostgreSQL's own roles), got "pg_monitor"`]],
-    [{ name: "PUBLIC" }, [`postgres role 'PUBLIC': name must not be one of public, none, current_user, current_role, session_user, got "PUBLIC"`]],
+    [{ name: "PUBLIC" }, [`postgres role 'PUBLIC': name must not be one of public, none, current_user, current_role, session_user (in any case), got "PUBLIC"`]],
+    [{ name: "Current_User" }, [`postgres role 'Current_User': name must not be one of public, none, current_user, current_role, session_user (in any case), got "Current_User"`]],
+    [{ name: "PG_signal" }, [`postgres role 'PG_signal': name must not start with pg_ (reserved for PostgreSQL's own roles), got "PG_signal"`]],
+    [{ name: "a\nb" }, [`postgres role 'a\nb': name must not contain control characters (newlines, tabs, ...), got "a\\nb"`]],
+    [{ name: "a\u0000b" }, [`postgres role 'a\u0000b': name must not contain a NUL character, got "a\\u0000b"`]],
     [{ name: "" }, ["postgres role: name must not be empty, got \"\""]],
     [{ adminUri: "mysql://root:hunter2-secret@db/x" }, ["postgres role 'pipeline': adminUri must be a postgresql:// URI"]],
     [{ adminUri: "not a uri hunter2-secret" }, ["postgres role 'pipeline': adminUri must be a postgresql:// URI"]],
     [{ password: "" }, ["postgres role 'pipeline': password must be a non-empty string"]],
-    [{ connectionLimit: -2 }, [`postgres role 'pipeline': connectionLimit must be at least -1, got -2`]],
+    [{ password: "pässwört" }, [`postgres role 'pipeline': password ${asciiRule}`]],
+    [{ password: "tab\tinside" }, [`postgres role 'pipeline': password ${asciiRule}`]],
+    [{ connectionLimit: -2 }, [`postgres role 'pipeline': connectionLimit must be between -1 and 2147483647, got -2`]],
+    [{ connectionLimit: 1e21 }, [`postgres role 'pipeline': connectionLimit must be between -1 and 2147483647, got 1e+21`]],
+    [{ connectionLimit: 2147483648 }, [`postgres role 'pipeline': connectionLimit must be between -1 and 2147483647, got 2147483648`]],
+    [{ connectionLimit: 1.5 }, [`postgres role 'pipeline': connectionLimit must be a whole number, got 1.5`]],
+    [{ connectionLimit: 2147483647 }, []],
     [{ adopt: "yes" }, [`postgres role 'pipeline': adopt must be true or false, got "yes"`]],
     [{ adminUri: unknownValue, password: unknownValue }, []],
   ])("%j → %j", async (change, expected) => {
@@ -50,6 +61,11 @@ describe("Grant check()", () => {
     [{ schema: long }, [`${label}: schema must be at most 63 bytes (PostgreSQL truncates longer identifiers), got 64 bytes, got "${long}"`]],
     [{ database: "ü".repeat(32) }, [`postgres grant 'pipeline on ${"ü".repeat(32)}': database must be at most 63 bytes (PostgreSQL truncates longer identifiers), got 64 bytes, got "${"ü".repeat(32)}"`]],
     [{ allowDelete: "no" }, [`${label}: allowDelete must be true or false, got "no"`]],
+    // GRANT ... TO "public" grants to every role, quoted or not.
+    [{ role: "public" }, [`postgres grant 'public on naluma_content': role must not be one of public, none, current_user, current_role, session_user (in any case), got "public"`]],
+    [{ migrationsRole: "PUBLIC" }, [`${label}: migrationsRole must not be one of public, none, current_user, current_role, session_user (in any case), got "PUBLIC"`]],
+    [{ database: "a\u0000b" }, [`postgres grant 'pipeline on a\u0000b': database must not contain a NUL character, got "a\\u0000b"`]],
+    [{ database: "a+b" }, []],
     [{ adminUri: "https://hunter2-secret@example.com" }, [`${label}: adminUri must be a postgresql:// URI`]],
     [{ adminUri: unknownValue, migrationsRole: unknownValue }, []],
   ])("%j → %j", async (change, expected) => {
@@ -135,8 +151,20 @@ describe("secrets in messages", () => {
   });
 
   it("points a URI at another database without touching the rest", () => {
-    expect(uriForDatabase(adminUri, "prefect_server")).toBe(
-      "postgresql://neondb_owner:hunter2-secret@ep-x.neon.tech/prefect_server?sslmode=require",
-    );
+    expect(clientConfig(adminUri, "prefect_server")).toMatchObject({
+      host: "ep-x.neon.tech",
+      user: "neondb_owner",
+      password: "hunter2-secret",
+      database: "prefect_server",
+      ssl: {},
+    });
+    expect(clientConfig(adminUri)).toMatchObject({ database: "naluma_content" });
+  });
+
+  // pg decodes a URI's path with decodeURI, which leaves %2B, %2F, %3F and %23 encoded: `a%2Bb` would be "a%2Bb".
+  it.each(["a+b", "a/b", "a?b#c", "50%", "ü ber"])("names database %j exactly, given or read from the URI's path", (database) => {
+    expect(clientConfig(adminUri, database).database).toBe(database);
+    const uri = `postgresql://neondb_owner:hunter2-secret@ep-x.neon.tech/${encodeURIComponent(database)}?sslmode=require`;
+    expect(clientConfig(uri).database).toBe(database);
   });
 });

@@ -194,6 +194,32 @@ describe("postgres Grant and DatabaseLockdown on a Neon-like cluster", () => {
     expect(await diff({ migrationsRole: "alembic" })).toMatchObject({ changes: true, replaces: [] });
   });
 
+  it("works on a database whose name a URI must encode (`a+b`): the admin connects to that database, not to `a%2Bb`", async () => {
+    await asOwner(`CREATE DATABASE "a+b"`);
+    const adminUri = pg.ownerUri(encodeURIComponent("a+b"));
+    const lockdown = (await databaseLockdownProvider.create!({ adminUri, database: "a+b" })).outs as DatabaseLockdownOutputs;
+    const grant = await createGrant({ adminUri, database: "a+b", role: "migrations", profile: "migrations" });
+    expect(grant).toMatchObject({ database: "a+b", adminRole: "neondb_owner" });
+    // Not through a URI: pg itself would look up `/a%2Bb` as "a%2Bb" (what the providers now avoid).
+    const asMigrationsThere = async (...statements: string[]) => {
+      const client = new Client({ host: "127.0.0.1", port: pg.cluster.port, user: "migrations", password: passwords.migrations, database: "a+b" });
+      await client.connect();
+      try {
+        let rows: unknown[] = [];
+        for (const statement of statements) rows = (await client.query(statement)).rows;
+        return rows;
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await asMigrationsThere("CREATE TABLE plus_table (id int)", "SELECT current_database() AS db")).toEqual([{ db: "a+b" }]);
+    await asMigrationsThere("DROP TABLE plus_table");
+    // Deleting the grant closes the database again (the lockdown took PUBLIC's CONNECT).
+    await grantProvider.delete!("x", grant);
+    expect(await failure(asMigrationsThere("SELECT 1"))).toMatch(/permission denied for database "a\+b"/);
+    await databaseLockdownProvider.delete!("a+b", lockdown);
+  });
+
   it("deleting grants then roles leaves no role, no default privileges and keeps the data", async () => {
     await grantProvider.delete!("naluma_content/pipeline", grants.pipeline);
     expect(await failure(asPipeline("SELECT 1"))).toMatch(/permission denied for database "naluma_content"/);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
-import { startPostgresCluster, type PostgresCluster } from "../emulators/postgres/cluster";
+import { scramVerifier } from "../../dynamic-providers/postgres/scram";
+import { startPostgresCluster, type PostgresCluster, type StartPostgresClusterOptions } from "../emulators/postgres/cluster";
 
 /**
  * A cluster whose admin is shaped like a Neon project owner: a member of `neon_superuser` (CREATEDB,
@@ -24,8 +25,9 @@ export function newPassword(): string {
   return `${randomBytes(12).toString("base64url")}'"\\$@:/`;
 }
 
-export async function startNeonLikeCluster(): Promise<NeonLikeCluster> {
-  const cluster = await startPostgresCluster();
+/** `settings` go to the server, e.g. `{ log_statement: "all" }`. */
+export async function startNeonLikeCluster(settings: StartPostgresClusterOptions["settings"] = {}): Promise<NeonLikeCluster> {
+  const cluster = await startPostgresCluster({ settings });
   const ownerPassword = newPassword();
   const uriFor = (role: string, password: string, database = "naluma_content") =>
     `postgresql://${encodeURIComponent(role)}:${encodeURIComponent(password)}@127.0.0.1:${cluster.port}/${database}`;
@@ -35,7 +37,8 @@ export async function startNeonLikeCluster(): Promise<NeonLikeCluster> {
     await superuser.query("CREATE ROLE neon_superuser NOLOGIN CREATEDB CREATEROLE");
     await superuser.query("GRANT pg_read_all_data, pg_write_all_data TO neon_superuser");
     await superuser.query(
-      `CREATE ROLE ${owner} LOGIN CREATEDB CREATEROLE PASSWORD ${superuser.escapeLiteral(ownerPassword)} IN ROLE neon_superuser`,
+      // As a verifier, so that a server logging every statement never has the owner's password in its log.
+      `CREATE ROLE ${owner} LOGIN CREATEDB CREATEROLE PASSWORD ${superuser.escapeLiteral(scramVerifier(ownerPassword))} IN ROLE neon_superuser`,
     );
     await superuser.query(`CREATE DATABASE naluma_content OWNER ${owner}`);
     await superuser.query(`CREATE DATABASE prefect_server OWNER ${owner}`);

@@ -61,7 +61,19 @@ const expectedDifferences: [configKeys: string[], differences: string[]][] = [
       "pulumi-nodejs:dynamic/postgres:Role::neon-pipeline adopt",
     ],
   ],
-  [["neon.protected"], ["pulumi-nodejs:dynamic/neon:Database::neon-naluma_content (protect)"]],
+  [
+    // Production protects what holds data or guards access; of those, both stacks have the databases, their
+    // lockdowns and the dashboard's Access application and policy (the project, main and the allowlist are production's alone).
+    ["protect"],
+    [
+      "pulumi-nodejs:dynamic/neon:Database::neon-naluma_content (protect)",
+      "pulumi-nodejs:dynamic/neon:Database::neon-prefect_server (protect)",
+      "pulumi-nodejs:dynamic/postgres:DatabaseLockdown::neon-naluma_content (protect)",
+      "pulumi-nodejs:dynamic/postgres:DatabaseLockdown::neon-prefect_server (protect)",
+      "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication::dashboard-access (protect)",
+      "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy::dashboard-allow (protect)",
+    ],
+  ],
   [
     // Production feeds its apps' Fly egress IPs to the allowlist (whose protectedBranchesOnly only it writes).
     ["neon.allowFlyEgress", "neon.protectedBranchesOnly"],

@@ -1,10 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
+import { scramVerifier } from "../../../dynamic-providers/postgres/scram";
 
 /** A real PostgreSQL server from the distribution's packages, listening on 127.0.0.1 only. */
 export interface PostgresCluster {
@@ -19,6 +20,8 @@ export interface PostgresCluster {
    */
   caCertFile?: string;
   adminUri(db?: string): string;
+  /** Everything the server has written to its log (stderr) so far. */
+  serverLog(): string;
   stop(): Promise<void>;
 }
 
@@ -27,6 +30,11 @@ export interface StartPostgresClusterOptions {
   from?: PostgresCluster;
   /** Name of the bootstrap superuser. @default `postgres` */
   superuser?: string;
+  /**
+   * Server settings (`-c name=value`) on top of the harness's own, e.g. `{ log_statement: "all" }` to have every
+   * statement in `serverLog()`. @default `{}`
+   */
+  settings?: Record<string, string>;
 }
 
 interface Paths {
@@ -254,7 +262,8 @@ async function setSuperuserPassword(port: number, superuser: string, oldPassword
   const client = new Client({ host: "127.0.0.1", port, user: superuser, password: oldPassword, database: "postgres" });
   await client.connect();
   try {
-    await client.query(`ALTER ROLE ${client.escapeIdentifier(superuser)} PASSWORD ${client.escapeLiteral(newPassword)}`);
+    // As a verifier, so that a server logging every statement never has the password in its log.
+    await client.query(`ALTER ROLE ${client.escapeIdentifier(superuser)} PASSWORD ${client.escapeLiteral(scramVerifier(newPassword))}`);
   } finally {
     await client.end();
   }
@@ -271,11 +280,13 @@ async function copyCluster(from: PostgresCluster, dataDir: string): Promise<void
   rmSync(join(dataDir, "standby.signal"), { force: true });
 }
 
-async function launch(baseDir: string, dataDir: string, port: number, certificate: TlsFiles | undefined): Promise<Running> {
+async function launch(baseDir: string, dataDir: string, port: number, certificate: TlsFiles | undefined, settings: Record<string, string>): Promise<Running> {
   const { bin, user } = paths();
   const logFile = join(baseDir, "server.log");
   const args = ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${baseDir}`];
   for (const setting of SERVER_SETTINGS) args.push("-c", setting);
+  // Later -c options win, so these override the harness's own.
+  for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
   if (certificate) args.push("-c", "ssl=on", "-c", `ssl_cert_file=${certificate.cert}`, "-c", `ssl_key_file=${certificate.key}`);
   // Logs go straight to a file and the server is unref'd, so a running cluster never keeps this process alive.
   const logFd = openSync(logFile, "a");
@@ -364,7 +375,7 @@ export async function startPostgresCluster(opts: StartPostgresClusterOptions = {
   for (let attempt = 0; attempt < 3 && !started; attempt++) {
     port = await freePort();
     try {
-      started = await launch(baseDir, dataDir, port, certificate);
+      started = await launch(baseDir, dataDir, port, certificate, opts.settings ?? {});
     } catch (error) {
       lastError = error;
     }
@@ -395,6 +406,9 @@ export async function startPostgresCluster(opts: StartPostgresClusterOptions = {
     ...(certificate ? { caCertFile: certificate.cert } : {}),
     adminUri(db = "postgres") {
       return `postgresql://${encodeURIComponent(superuser)}:${encodeURIComponent(superuserPassword)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
+    },
+    serverLog() {
+      return readFileSync(join(baseDir, "server.log"), "utf8");
     },
     stop() {
       stopping ??= shutdown(processes).then(() => {
