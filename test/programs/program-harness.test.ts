@@ -93,3 +93,11 @@ describe("a bad stack file", () => {
     expect(problem).toBe("fixture:secretKey is required: the app's SECRET_KEY; set it with `pulumi config set --secret fixture:secretKey <value>`");
   });
 });
+
+describe("an error thrown inside the program's applies", () => {
+  it("fails the run with that error instead of hanging, and the next run still goes", async () => {
+    await expect(runProgram({ ...options, dir: `${dir}/apply-error`, stack: "dev" })).rejects.toThrow("fixture:secretKey must start with `sk-`");
+    const next = await runProgram({ ...options, stack: "dev" });
+    expect(next.registrations.length).toBeGreaterThan(0);
+  });
+});

@@ -263,13 +263,24 @@ async function run(options: ProgramRunOptions): Promise<StackRun> {
     return readResource(req, callback);
   };
 
-  vi.resetModules();
-  const program = (await import(join(repositoryRoot, options.dir, "index.ts"))) as Record<string, unknown>;
-  const exports = Object.fromEntries(Object.entries(program).filter(([key]) => key !== "default" && key !== "__esModule"));
-  const result: StackRun = { stack: options.stack, registrations, calls, exports };
-  await Promise.race([Promise.all(Object.keys(exports).map((name) => exported(result, name))), failed]);
-  await Promise.race([settled(registrations), failed]);
-  return result;
+  // An error thrown inside the program's applies (a check on a secret's value, say) leaves its outputs unresolved
+  // and reaches Node only as an unhandled rejection: for the run's duration it fails the run instead of hanging it.
+  const saved = process.listeners("unhandledRejection");
+  const onRejection = (reason: unknown): void => fail(reason instanceof Error ? reason : new Error(String(reason)));
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", onRejection);
+  try {
+    vi.resetModules();
+    const program = (await Promise.race([import(join(repositoryRoot, options.dir, "index.ts")), failed])) as Record<string, unknown>;
+    const exports = Object.fromEntries(Object.entries(program).filter(([key]) => key !== "default" && key !== "__esModule"));
+    const result: StackRun = { stack: options.stack, registrations, calls, exports };
+    await Promise.race([Promise.all(Object.keys(exports).map((name) => exported(result, name))), failed]);
+    await Promise.race([settled(registrations), failed]);
+    return result;
+  } finally {
+    process.off("unhandledRejection", onRejection);
+    for (const listener of saved) process.on("unhandledRejection", listener);
+  }
 }
 
 let queue: Promise<unknown> = Promise.resolve();
