@@ -11,15 +11,20 @@ import type {
   Autostop,
   MachineCheck,
   MachineConcurrency,
+  MachineFile,
   MachineGuest,
+  MachineMetrics,
+  MachineMount,
   MachineRestart,
   MachineService,
+  MachineStatic,
   Schedule,
   StopSignal,
 } from "../dynamic-providers/fly/machine-types";
 import { ReleaseCommand } from "../dynamic-providers/fly/release-command";
 import { Secrets } from "../dynamic-providers/fly/secrets";
 import { Volume, volumeNamePattern } from "../dynamic-providers/fly/volume";
+import { isFromFlyToml, withFlyToml, type FlyAppFromTomlArgs } from "./fly-toml";
 
 type Env = pulumi.Input<Record<string, pulumi.Input<string>>>;
 type Argv = pulumi.Input<pulumi.Input<string>[]>;
@@ -83,6 +88,22 @@ export interface FlyProcessGroupArgs {
   killSignal?: pulumi.Input<StopSignal>;
   /** fly.toml `kill_timeout`: how long after the signal before the machine is killed, e.g. `"30s"` (seed 002). @default Fly's (`5s`) */
   killTimeout?: pulumi.Input<string>;
+  /** fly.toml `swap_size_mb`: a swap partition of this many MB. @default none */
+  swapSizeMb?: pulumi.Input<number>;
+  /**
+   * fly.toml `[[statics]]`: URL prefixes Fly's proxy serves from files in the image (or a Tigris bucket).
+   * @default `[]`
+   * @example `[{ guestPath: "/app/public", urlPrefix: "/static" }]`
+   */
+  statics?: DeepInput<MachineStatic[]>;
+  /**
+   * fly.toml `[[files]]`: files written into each machine, from base64 contents or an app secret holding them.
+   * @default `[]`
+   * @example `[{ guestPath: "/etc/app/config.yaml", secretName: "APP_CONFIG" }]`
+   */
+  files?: DeepInput<MachineFile[]>;
+  /** fly.toml `[metrics]`: where Fly's Prometheus scrapes the machines. @default none @example `{ port: 9091, path: "/metrics" }` */
+  metrics?: DeepInput<MachineMetrics>;
 }
 
 /** One `fly volumes create`; see FlyProcessGroupArgs `mounts`. */
@@ -95,6 +116,12 @@ export interface FlyVolumeArgs {
   encrypted?: pulumi.Input<boolean>;
   /** @default Fly's (`true`) */
   autoBackupEnabled?: pulumi.Input<boolean>;
+  /**
+   * fly.toml `auto_extend_size_*`: grow the volume by `incrementGb` when `thresholdPercent` of it is used, up to `limitGb`.
+   * @default none
+   * @example `{ thresholdPercent: 80, incrementGb: 1, limitGb: 5 }`
+   */
+  autoExtend?: { thresholdPercent: pulumi.Input<number>; incrementGb: pulumi.Input<number>; limitGb?: pulumi.Input<number> };
 }
 
 /**
@@ -287,7 +314,9 @@ export class FlyApp extends pulumi.ComponentResource {
   private readonly secretsResource: Secrets | undefined;
   private readonly release: ReleaseCommand | undefined;
 
-  constructor(name: string, args: FlyAppArgs, opts?: pulumi.ComponentResourceOptions) {
+  /** `args` is FlyAppArgs, or a fly.toml (`flyTomlPath` / `flyTomlText`) with FlyAppArgs fields over it. */
+  constructor(name: string, input: FlyAppArgs | FlyAppFromTomlArgs, opts?: pulumi.ComponentResourceOptions) {
+    const args = isFromFlyToml(input) ? withFlyToml(name, input) : input;
     validate(name, args);
     super("platform:index:FlyApp", name, {}, opts);
 
@@ -384,12 +413,18 @@ export class FlyApp extends pulumi.ComponentResource {
             image: args.image,
             guest: spec.guest,
             env,
-            init: spec.command !== undefined || spec.entrypoint !== undefined ? { cmd: spec.command, entrypoint: spec.entrypoint } : undefined,
+            init:
+              spec.command !== undefined || spec.entrypoint !== undefined || spec.swapSizeMb !== undefined
+                ? { cmd: spec.command, entrypoint: spec.entrypoint, swapSizeMb: spec.swapSizeMb }
+                : undefined,
             services,
             checks: spec.checks,
             mounts: this.mountsOf(name, args, group, index, spec, region),
             restart: spec.restart,
             stop: spec.killSignal !== undefined || spec.killTimeout !== undefined ? { signal: spec.killSignal, timeout: spec.killTimeout } : undefined,
+            statics: spec.statics,
+            files: spec.files,
+            metrics: spec.metrics,
             processGroup: group,
             adopt: args.adopt,
             minSecretsVersion: this.secretsResource?.version,
@@ -435,7 +470,7 @@ export class FlyApp extends pulumi.ComponentResource {
     index: number,
     spec: FlyProcessGroupArgs,
     region: pulumi.Output<string>,
-  ): { volume: pulumi.Output<string>; path: string }[] | undefined {
+  ): DeepInput<MachineMount[]> | undefined {
     const mounts = Object.entries(spec.mounts ?? {});
     if (mounts.length === 0) return undefined;
     return mounts.map(([volumeName, path]) => {
@@ -454,7 +489,8 @@ export class FlyApp extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      return { volume: volume.volumeId, path };
+      const extend = volumeArgs.autoExtend;
+      return { volume: volume.volumeId, path, extendThresholdPercent: extend?.thresholdPercent, addSizeGb: extend?.incrementGb, sizeGbLimit: extend?.limitGb };
     });
   }
 

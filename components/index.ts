@@ -10,6 +10,7 @@ export * from "./dashboard-app";
 export * from "./docs-site";
 export * from "./fly-app";
 export * from "./fly-app-secrets";
+export { flyTomlToArgs, readFlyToml, withFlyToml, type FlyAppFromTomlArgs, type FlyProcessGroupOverrides, type FlyTomlArgs } from "./fly-toml";
 export * from "./github-guardrails";
 export * from "./neon-project";
 export * from "./prefect-server";

@@ -1,6 +1,14 @@
 import { failures, isUnknown, parseDuration, type CheckFailure, type Failures } from "../core/check";
 import { defaultGuest, defaultProcessGroup } from "./machine-config";
-import { stopSignals, type MachineCheck, type MachineInputs, type MachineService } from "./machine-types";
+import {
+  stopSignals,
+  type MachineCheck,
+  type MachineFile,
+  type MachineInputs,
+  type MachineMount,
+  type MachineService,
+  type MachineStatic,
+} from "./machine-types";
 import { checkRegion } from "./regions";
 
 export const machineNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -54,6 +62,7 @@ export function checkMachine(news: MachineInputs): { inputs: MachineInputs; fail
         problems.add(`init.${key}`, "must be a list of strings", value);
       }
     }
+    if (known(news.init.swapSizeMb)) problems.integer("init.swapSizeMb", news.init.swapSizeMb, { min: 0 });
   }
   if (Array.isArray(news.services)) news.services.forEach((service, index) => checkService(problems, `services[${index}]`, service));
   if (news.checks !== undefined && known(news.checks)) {
@@ -64,7 +73,14 @@ export function checkMachine(news: MachineInputs): { inputs: MachineInputs; fail
     news.mounts.forEach((mount, index) => {
       if (known(mount.volume)) problems.pattern(`mounts[${index}].volume`, mount.volume, /^vol_[a-z0-9]+$/, "a volume id such as `vol_abc123`");
       if (known(mount.path)) problems.pattern(`mounts[${index}].path`, mount.path, /^\/\S*$/, "an absolute path such as `/data`");
+      checkAutoExtend(problems, `mounts[${index}]`, mount);
     });
+  }
+  if (Array.isArray(news.statics)) checkStatics(problems, news.statics);
+  if (Array.isArray(news.files)) checkFiles(problems, news.files);
+  if (news.metrics !== undefined && known(news.metrics)) {
+    checkPort(problems, "metrics.port", news.metrics.port, true);
+    if (known(news.metrics.path)) problems.pattern("metrics.path", news.metrics.path, /^\/\S*$/, "a path such as `/metrics`");
   }
   if (known(news.schedule)) problems.oneOf("schedule", news.schedule, ["hourly", "daily", "weekly", "monthly"]);
   if (news.restart !== undefined && known(news.restart)) {
@@ -102,11 +118,55 @@ function normalise(news: MachineInputs): MachineInputs {
     const value = inputs[key];
     if (value && typeof value === "object" && Object.keys(value).length === 0) delete inputs[key];
   }
-  for (const key of ["services", "mounts"] as const) {
+  for (const key of ["services", "mounts", "statics", "files"] as const) {
     const value = inputs[key];
     if (Array.isArray(value) && value.length === 0) delete inputs[key];
   }
   return inputs;
+}
+
+/** Fly's auto-extend limits (flyctl's [[mounts]] validation): all three set together, or none. */
+export function checkAutoExtend(
+  problems: Failures,
+  path: string,
+  mount: Pick<MachineMount, "extendThresholdPercent" | "addSizeGb" | "sizeGbLimit">,
+): void {
+  const { extendThresholdPercent: threshold, addSizeGb: add, sizeGbLimit: limit } = mount;
+  if (threshold === undefined && add === undefined && limit === undefined) return;
+  problems.integer(`${path}.extendThresholdPercent`, threshold, { min: 50, max: 99, required: true });
+  problems.integer(`${path}.addSizeGb`, add, { min: 1, max: 100, required: true });
+  problems.integer(`${path}.sizeGbLimit`, limit, { min: 1, max: 500 });
+}
+
+const absolutePath = /^\/\S*$/;
+/** Fly serves at most 10 `[[statics]]` mappings per app. */
+const maxStatics = 10;
+
+export function checkStatics(problems: Failures, statics: MachineStatic[]): void {
+  if (statics.length > maxStatics) problems.add("statics", `may hold at most ${maxStatics} entries`, statics.length);
+  const prefixes = new Set<string>();
+  statics.forEach((entry, index) => {
+    problems.pattern(`statics[${index}].guestPath`, entry.guestPath, absolutePath, "an absolute path such as `/app/public`");
+    problems.pattern(`statics[${index}].urlPrefix`, entry.urlPrefix, /^\/\S*$/, "a URL path such as `/static`");
+    if (typeof entry.urlPrefix === "string" && prefixes.has(entry.urlPrefix)) problems.add(`statics[${index}].urlPrefix`, "is already served by another entry", entry.urlPrefix);
+    prefixes.add(entry.urlPrefix);
+  });
+}
+
+const base64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export function checkFiles(problems: Failures, files: MachineFile[]): void {
+  const paths = new Set<string>();
+  files.forEach((file, index) => {
+    const path = `files[${index}]`;
+    problems.pattern(`${path}.guestPath`, file.guestPath, absolutePath, "an absolute path such as `/etc/app/config.yaml`");
+    if (typeof file.guestPath === "string" && paths.has(file.guestPath)) problems.add(`${path}.guestPath`, "is already written by another entry", file.guestPath);
+    paths.add(file.guestPath);
+    const sources = [file.rawValue, file.secretName].filter((source) => source !== undefined);
+    if (sources.length !== 1) problems.add(path, "must have exactly one of rawValue or secretName");
+    if (file.rawValue !== undefined && !isUnknown(file.rawValue)) problems.pattern(`${path}.rawValue`, file.rawValue, base64, "base64-encoded contents");
+    if (file.secretName !== undefined && !isUnknown(file.secretName)) problems.pattern(`${path}.secretName`, file.secretName, envNamePattern, `a secret name ${envNameRule}`);
+  });
 }
 
 /** Guest rules (cpu kind, cpu count, memory per cpu); `platform:` stack config reuses them through a prefixed Failures. */
@@ -160,7 +220,7 @@ function checkPort(problems: Failures, property: string, value: unknown, require
   if (!isUnknown(value)) problems.integer(property, value, { min: 1, max: 65535, required });
 }
 
-function checkService(problems: Failures, path: string, service: MachineService): void {
+export function checkService(problems: Failures, path: string, service: MachineService): void {
   problems.oneOf(`${path}.protocol`, service.protocol, ["tcp", "udp"], true);
   checkPort(problems, `${path}.internalPort`, service.internalPort, true);
   (service.ports ?? []).forEach((port, index) => {

@@ -36,15 +36,31 @@ export function toConfig(inputs: MachineInputs): FlyConfig {
     image: inputs.image,
     guest: { cpu_kind: guest.cpuKind, cpus: guest.cpus, memory_mb: guest.memoryMb },
     env: inputs.env,
-    init: inputs.init ? { cmd: inputs.init.cmd, entrypoint: inputs.init.entrypoint, exec: inputs.init.exec } : undefined,
+    init: inputs.init
+      ? { cmd: inputs.init.cmd, entrypoint: inputs.init.entrypoint, exec: inputs.init.exec, swap_size_mb: inputs.init.swapSizeMb }
+      : undefined,
     services: inputs.services?.map(toService),
     checks: inputs.checks
       ? Object.fromEntries(Object.entries(inputs.checks).map(([name, check]) => [name, toCheck(check)]))
       : undefined,
-    mounts: inputs.mounts?.map((mount) => ({ volume: mount.volume, path: mount.path })),
+    mounts: inputs.mounts?.map((mount) => ({
+      volume: mount.volume,
+      path: mount.path,
+      extend_threshold_percent: mount.extendThresholdPercent,
+      add_size_gb: mount.addSizeGb,
+      size_gb_limit: mount.sizeGbLimit,
+    })),
     schedule: inputs.schedule,
     restart: inputs.restart ? { policy: inputs.restart.policy, max_retries: inputs.restart.maxRetries } : undefined,
     stop_config: inputs.stop ? { signal: inputs.stop.signal, timeout: inputs.stop.timeout } : undefined,
+    statics: inputs.statics?.map((entry) => ({
+      guest_path: entry.guestPath,
+      url_prefix: entry.urlPrefix,
+      tigris_bucket: entry.tigrisBucket,
+      index_document: entry.indexDocument,
+    })),
+    files: inputs.files?.map((file) => ({ guest_path: file.guestPath, raw_value: file.rawValue, secret_name: file.secretName })),
+    metrics: inputs.metrics ? { port: inputs.metrics.port, path: inputs.metrics.path, https: inputs.metrics.https } : undefined,
     auto_destroy: inputs.autoDestroy,
     metadata: {
       ...inputs.metadata,
@@ -111,20 +127,39 @@ export function fromMachine(machine: Schemas["Machine"], known: Partial<MachineI
         }
       : undefined,
     env: nonEmpty(config.env),
-    init: config.init && (config.init.cmd || config.init.entrypoint || config.init.exec)
-      ? dropUndefined({ cmd: config.init.cmd, entrypoint: config.init.entrypoint, exec: config.init.exec })
+    init: config.init && (config.init.cmd || config.init.entrypoint || config.init.exec || config.init.swap_size_mb !== undefined)
+      ? dropUndefined({ cmd: config.init.cmd, entrypoint: config.init.entrypoint, exec: config.init.exec, swapSizeMb: config.init.swap_size_mb })
       : undefined,
     services: config.services?.map(fromService),
     checks: config.checks
       ? Object.fromEntries(Object.entries(config.checks).map(([name, check]) => [name, fromCheck(check)]))
       : undefined,
-    mounts: config.mounts?.map((mount) => ({ volume: mount.volume ?? "", path: mount.path ?? "" })),
+    mounts: config.mounts?.map((mount) =>
+      dropUndefined({
+        volume: mount.volume ?? "",
+        path: mount.path ?? "",
+        extendThresholdPercent: mount.extend_threshold_percent,
+        addSizeGb: mount.add_size_gb,
+        sizeGbLimit: mount.size_gb_limit,
+      }),
+    ),
     schedule: config.schedule ? (config.schedule as Schedule) : undefined,
     restart: config.restart?.policy
       ? dropUndefined({ policy: config.restart.policy as RestartPolicy, maxRetries: config.restart.max_retries })
       : undefined,
     stop: config.stop_config && (config.stop_config.signal || config.stop_config.timeout)
       ? dropUndefined({ signal: config.stop_config.signal as StopSignal | undefined, timeout: config.stop_config.timeout })
+      : undefined,
+    statics: config.statics?.length
+      ? config.statics.map((entry) =>
+          dropUndefined({ guestPath: entry.guest_path, urlPrefix: entry.url_prefix, tigrisBucket: entry.tigris_bucket, indexDocument: entry.index_document }),
+        )
+      : undefined,
+    files: config.files?.length
+      ? config.files.map((file) => dropUndefined({ guestPath: file.guest_path ?? "", rawValue: file.raw_value, secretName: file.secret_name }))
+      : undefined,
+    metrics: config.metrics?.port !== undefined
+      ? dropUndefined({ port: config.metrics.port, path: config.metrics.path ?? "", https: config.metrics.https })
       : undefined,
     metadata: nonEmpty(metadata),
     processGroup: processGroup ?? defaultProcessGroup,

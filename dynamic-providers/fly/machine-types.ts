@@ -19,6 +19,8 @@ export interface MachineInit {
   cmd?: string[];
   entrypoint?: string[];
   exec?: string[];
+  /** fly.toml `swap_size_mb`: a swap partition of this many MB. @default none */
+  swapSizeMb?: number;
 }
 
 export interface MachinePort {
@@ -61,6 +63,36 @@ export interface MachineMount {
   /** Volume id (`vol_...`), e.g. a Volume resource's `volumeId`. */
   volume: string;
   path: string;
+  /** fly.toml `auto_extend_size_threshold`: extend the volume when this percent of it is used (50-99). @default none */
+  extendThresholdPercent?: number;
+  /** `auto_extend_size_increment`: GB added per extension (1-100). Required with `extendThresholdPercent`. */
+  addSizeGb?: number;
+  /** `auto_extend_size_limit`: the size in GB extensions stop at (1-500). @default none */
+  sizeGbLimit?: number;
+}
+
+/** fly.toml `[[statics]]`: files under `urlPrefix` served by Fly's proxy from `guestPath` (or a Tigris bucket). */
+export interface MachineStatic {
+  guestPath: string;
+  urlPrefix: string;
+  tigrisBucket?: string;
+  indexDocument?: string;
+}
+
+/** fly.toml `[[files]]`: a file written into the machine at `guestPath`, from exactly one of the sources. */
+export interface MachineFile {
+  guestPath: string;
+  /** The file's contents, base64-encoded. */
+  rawValue?: string;
+  /** The app secret holding the base64-encoded contents. */
+  secretName?: string;
+}
+
+/** fly.toml `[metrics]`: where Fly's Prometheus scrapes the machine. */
+export interface MachineMetrics {
+  port: number;
+  path: string;
+  https?: boolean;
 }
 
 export interface MachineRestart {
@@ -101,6 +133,9 @@ export interface MachineInputs {
   schedule?: Schedule;
   restart?: MachineRestart;
   stop?: MachineStop;
+  statics?: MachineStatic[];
+  files?: MachineFile[];
+  metrics?: MachineMetrics;
   /** User metadata; fly_platform_version and fly_process_group are always added. */
   metadata?: Record<string, string>;
   processGroup?: string;

@@ -110,6 +110,34 @@ describe("machine check()", () => {
     );
   });
 
+  it("refuses bad swap, statics, files, metrics and volume auto-extend (fly.toml swap_size_mb, [[statics]], [[files]], [metrics], auto_extend_size_*)", async () => {
+    const found = await reasons({
+      ...web,
+      init: { swapSizeMb: -1 },
+      statics: [
+        { guestPath: "public", urlPrefix: "/static" },
+        { guestPath: "/app/other", urlPrefix: "/static" },
+      ],
+      files: [{ guestPath: "/etc/x", rawValue: "not base64!", secretName: "ALSO_SET" }],
+      metrics: { port: 0, path: "metrics" },
+      mounts: [{ volume: "vol_abc", path: "/data", extendThresholdPercent: 40, sizeGbLimit: 900 }],
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("init.swapSizeMb must be at least 0, got -1"),
+        expect.stringContaining('statics[0].guestPath must be an absolute path such as `/app/public`, got "public"'),
+        expect.stringContaining('statics[1].urlPrefix is already served by another entry, got "/static"'),
+        expect.stringContaining("files[0] must have exactly one of rawValue or secretName"),
+        expect.stringContaining('files[0].rawValue must be base64-encoded contents, got "not base64!"'),
+        expect.stringContaining("metrics.port must be between 1 and 65535, got 0"),
+        expect.stringContaining('metrics.path must be a path such as `/metrics`, got "metrics"'),
+        expect.stringContaining("mounts[0].extendThresholdPercent must be between 50 and 99, got 40"),
+        expect.stringContaining("mounts[0].addSizeGb is required"),
+        expect.stringContaining("mounts[0].sizeGbLimit must be between 1 and 500, got 900"),
+      ]),
+    );
+  });
+
   it("leaves values unknown during preview alone", async () => {
     const found = await reasons({ ...web, minSecretsVersion: unknownValue as unknown as number, mounts: [{ volume: unknownValue, path: "/data" }] });
     expect(found).toEqual([]);
@@ -128,6 +156,10 @@ describe("machine diff()", () => {
     ["memory", { guest: { cpuKind: "shared", cpus: 1, memoryMb: 1024 } }, [], undefined],
     ["env", { env: { ENV: "prod" } }, [], undefined],
     ["minSecretsVersion", { minSecretsVersion: 2 }, [], undefined],
+    ["kill signal", { stop: { signal: "SIGTERM" } }, [], undefined],
+    ["metrics", { metrics: { port: 9091, path: "/metrics" } }, [], undefined],
+    ["statics", { statics: [{ guestPath: "/app/public", urlPrefix: "/static" }] }, [], undefined],
+    ["files", { files: [{ guestPath: "/etc/x", secretName: "X" }] }, [], undefined],
     ["region", { region: "fra" }, ["region"], true],
     ["name", { name: "web2" }, ["name"], false],
     ["appName", { appName: "draft-app-prod" }, ["appName"], false],
@@ -201,6 +233,36 @@ describe("machine lifecycle", () => {
     expect(liveMachine(outs.machineId).config.stop_config).toEqual({ signal: "SIGTERM", timeout: "30s" });
     const read = await provider.read(outs.machineId, outs);
     expect((read.props as MachineOutputs).stop).toEqual({ signal: "SIGTERM", timeout: "30s" });
+    await provider.delete(outs.machineId, outs);
+  });
+
+  it("sends swap, statics, files, metrics and a volume's auto-extend in the config and reads them back", async () => {
+    const volume = (await fly("POST", `/v1/apps/${appName}/volumes`, { name: "data", region: "ewr", size_gb: 1 })) as { id: string };
+    const extras: Partial<MachineInputs> = {
+      init: { swapSizeMb: 512 },
+      statics: [{ guestPath: "/app/public", urlPrefix: "/static", tigrisBucket: "assets", indexDocument: "index.html" }],
+      files: [
+        { guestPath: "/etc/app/config.yaml", rawValue: Buffer.from("level: debug\n").toString("base64") },
+        { guestPath: "/etc/app/token", secretName: "APP_TOKEN" },
+      ],
+      metrics: { port: 9091, path: "/metrics" },
+      mounts: [{ volume: volume.id, path: "/data", extendThresholdPercent: 80, addSizeGb: 1, sizeGbLimit: 5 }],
+    };
+    const outs = await create({ ...web, name: "web-extras", ...extras });
+    const [createCall] = calls("Machines_create").slice(-1);
+    expect((createCall.requestBody as { config: Record<string, unknown> }).config).toMatchObject({
+      init: { swap_size_mb: 512 },
+      statics: [{ guest_path: "/app/public", url_prefix: "/static", tigris_bucket: "assets", index_document: "index.html" }],
+      files: [
+        { guest_path: "/etc/app/config.yaml", raw_value: Buffer.from("level: debug\n").toString("base64") },
+        { guest_path: "/etc/app/token", secret_name: "APP_TOKEN" },
+      ],
+      metrics: { port: 9091, path: "/metrics" },
+      mounts: [{ volume: volume.id, path: "/data", extend_threshold_percent: 80, add_size_gb: 1, size_gb_limit: 5 }],
+    });
+    const read = (await provider.read(outs.machineId, outs)).props as MachineOutputs;
+    expect(read).toMatchObject(extras);
+    expect((await provider.diff(outs.machineId, read, await checked({ ...web, name: "web-extras", ...extras }))).changes).toBe(false);
     await provider.delete(outs.machineId, outs);
   });
 
