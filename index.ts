@@ -1,5 +1,6 @@
 /**
- * Program entry: `pulumi up -s staging` / `-s production` runs this file. It reads the validated stack config,
+ * Program entry: `pulumi up -s staging` / `-s production` (or a pull request's `-s pr-<number>`, made by
+ * .github/workflows/preview-environment.yml from Pulumi.preview.yaml) runs this file. It reads the validated stack config,
  * composes the components (seed 000's five sections) and exports what other stacks read with a StackReference.
  * Data flows one way, config → components → resources → outputs; the stacks differ only through their config.
  */
@@ -54,14 +55,14 @@ function neonLayout(config: PlatformConfig): Pick<NeonProjectArgs, "databases" |
  * The stack a branch stack copies its database from, and which of that stack's branches: production's `main`,
  * or, for a pull-request preview (platform:preview.databaseParent `staging`), the staging stack's own branch.
  */
-function neonParent(config: PlatformConfig): { stack: string; key: string; branchOutput: "neonMainBranchId" | "neonBranchId" } {
+function neonParent(config: PlatformConfig): { stack: string; branchOutput: "neonMainBranchId" | "neonBranchId" } {
   const { productionStack, stagingStack } = config.environment;
   if (config.preview?.databaseParent === "staging") {
     if (stagingStack === undefined) throw new Error("platform:stagingStack is required while platform:preview.databaseParent is `staging`");
-    return { stack: stagingStack, key: "platform:stagingStack", branchOutput: "neonBranchId" };
+    return { stack: stagingStack, branchOutput: "neonBranchId" };
   }
   if (productionStack === undefined) throw new Error("platform:productionStack is required while platform:neon.ownsProject is false");
-  return { stack: productionStack, key: "platform:productionStack", branchOutput: "neonMainBranchId" };
+  return { stack: productionStack, branchOutput: "neonMainBranchId" };
 }
 
 /**
