@@ -11,8 +11,8 @@ export interface RetryingFetchOptions {
   /** Names the API in errors, e.g. `Fly Machines`. @default `HTTP` */
   service?: string;
   /**
-   * The longest one attempt may take, answer body included; the whole call stays within `policy.budgetMs`
-   * (raised to this when it is longer, e.g. for a long-poll). A timed-out attempt is not repeated: a server
+   * The longest one attempt may take, answer body included; the whole call stays within `policy.budgetMs`,
+   * so an attempt late in the call gets what is left of it. A timed-out attempt is not repeated: a server
    * that kept silent this long would most likely keep silent again.
    * @default `30_000`
    */
@@ -68,8 +68,7 @@ async function attemptOnce(input: Request, timeoutMs: number): Promise<Response>
 export function retryingFetch(options: RetryingFetchOptions = {}): (input: Request) => Promise<Response> {
   const service = options.service ?? "HTTP";
   const attemptTimeoutMs = options.attemptTimeoutMs ?? defaultAttemptTimeoutMs;
-  const base = options.policy ?? defaultRetryPolicy;
-  const policy: RetryPolicy = { ...base, budgetMs: Math.max(base.budgetMs, attemptTimeoutMs) };
+  const policy = options.policy ?? defaultRetryPolicy;
   return async (input: Request) => {
     const method = input.method.toUpperCase();
     const url = new URL(input.url);

@@ -30,13 +30,11 @@ function envSecondsMs(name: string, fallbackMs: number): number {
  * them per request, e.g. a long-poll's longer attempt.
  */
 export function flyFetch(options: RetryingFetchOptions = {}): (input: Request) => Promise<Response> {
-  const policy = options.policy ?? { ...defaultRetryPolicy, budgetMs: envSecondsMs("FLY_API_RETRY_BUDGET_SECONDS", defaultRetryPolicy.budgetMs) };
-  return retryingFetch({
-    ...options,
-    service,
-    policy,
-    attemptTimeoutMs: options.attemptTimeoutMs ?? envSecondsMs("FLY_API_TIMEOUT_SECONDS", defaultAttemptTimeoutMs),
-  });
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? envSecondsMs("FLY_API_TIMEOUT_SECONDS", defaultAttemptTimeoutMs);
+  const budgetMs = envSecondsMs("FLY_API_RETRY_BUDGET_SECONDS", defaultRetryPolicy.budgetMs);
+  // A request given a longer attempt (a long-poll, an exec) gets a budget that holds that attempt.
+  const policy = options.policy ?? { ...defaultRetryPolicy, budgetMs: options.attemptTimeoutMs ? Math.max(budgetMs, attemptTimeoutMs) : budgetMs };
+  return retryingFetch({ ...options, service, policy, attemptTimeoutMs });
 }
 
 /**
