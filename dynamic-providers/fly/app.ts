@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
+import { isTransportError } from "../core/errors";
 import { poll } from "../core/poll";
 import { dynamicProvider } from "../core/provider";
 import { body, flyApi, flyFetch, ignoreNotFound, isStatus, waitForApp, type FlyApi, type Schemas } from "./client";
@@ -69,11 +70,16 @@ export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
         return { id: inputs.name, outs: outputs(inputs, existing, true) };
       }
     }
+    // The idempotency key makes a repeat of this create safe, so a 5xx or a dropped connection is retried,
+    // and a create that timed out is sent once more: the repeat answers with the app the first one made.
+    const request = {
+      body: { name: inputs.name, org_slug: inputs.orgSlug, network: inputs.network, idempotency_key: `pulumi-${inputs.name}-${Date.now()}` },
+      fetch: flyFetch({ idempotent: true }),
+    };
     try {
-      // The idempotency key makes a repeat of this create safe, so a 5xx or a dropped connection is retried.
-      await api.POST("/v1/apps", {
-        body: { name: inputs.name, org_slug: inputs.orgSlug, network: inputs.network, idempotency_key: `pulumi-${inputs.name}-${Date.now()}` },
-        fetch: flyFetch({ idempotent: true }),
+      await api.POST("/v1/apps", request).catch((error: unknown) => {
+        if (isTransportError(error) && error.failure === "timeout") return api.POST("/v1/apps", request);
+        throw error;
       });
     } catch (error) {
       if (isStatus(error, 409, 422) && !inputs.adopt) {

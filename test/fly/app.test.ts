@@ -172,6 +172,20 @@ describe("app faults", () => {
     expect((creates[1].responseBody as { id: string }).id).toBe(outs.appId);
   });
 
+  it("sends a create that got no answer in time once more with the same key: one app", async () => {
+    emu.faults.failNext("Apps_create", 1, { kind: "actThenHang" });
+    process.env.FLY_API_TIMEOUT_SECONDS = "0.3";
+    try {
+      await create();
+    } finally {
+      delete process.env.FLY_API_TIMEOUT_SECONDS;
+    }
+    expect(emu.state.apps.size).toBe(1);
+    const keys = calls("Apps_create").map((call) => (call.requestBody as { idempotency_key: string }).idempotency_key);
+    expect(calls("Apps_create").map((call) => call.status)).toEqual([0, 201]);
+    expect(keys[1]).toBe(keys[0]);
+  });
+
   it.each<[401 | 404]>([[404], [401]])("delete inside the %i window right after create deletes the app, not just reports it", async (status) => {
     emu.faults.appNotReadyFor(600, status);
     await fly("POST", "/v1/apps", { name, org_slug: "personal" });
