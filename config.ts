@@ -29,8 +29,17 @@ import { machineNamePattern, processGroupPattern } from "./dynamic-providers/fly
 import type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule } from "./dynamic-providers/fly/machine-types";
 import { isAllowedIpEntry, neonRegions, projectDefaults } from "./dynamic-providers/neon/project";
 import { computeUnitsRule, isComputeUnits, isSuspendTimeout, suspendTimeoutRule } from "./dynamic-providers/neon/endpoint";
-import { branchNameProblem } from "./dynamic-providers/neon/check";
+import { branchNameProblem, maxBranchLifetimeDays } from "./dynamic-providers/neon/check";
 import { identifierProblem, roleNameProblem } from "./dynamic-providers/postgres/names";
+import {
+  databaseParents,
+  previewExpiry,
+  pullRequestAppName,
+  pullRequestBranchName,
+  pullRequestDashboardHostname,
+  pullRequestNumberProblem,
+  type DatabaseParent,
+} from "./preview-environment";
 
 export type { Autostop, CpuKind, MachineCheck, MachineGuest, Schedule };
 export { ConfigError };
@@ -116,6 +125,28 @@ export interface EnvironmentConfig {
   name: EnvironmentName;
   /** `platform:productionStack`, e.g. `organization/platform/production`: whose Neon project a non-owning stack branches from. */
   productionStack?: string;
+  /**
+   * `platform:stagingStack`, e.g. `organization/platform/staging`: the stack whose Neon branch a pull-request
+   * preview's database copies (`platform:preview.databaseParent` `staging`).
+   */
+  stagingStack?: string;
+}
+
+/**
+ * `platform:preview`: a pull request's preview environment (stack `pr-<number>`). The preview-environment
+ * workflow sets `prNumber` and `branch`; the `preview` template stack may set the rest.
+ */
+export interface PullRequestConfig {
+  /** `preview.prNumber`: names the apps (`naluma-content-pr-<n>`), the Neon branch (`preview/pr-<n>`) and the dashboard host. */
+  prNumber: number;
+  /** `preview.branch`: the pull request's head branch, recorded in the stack's outputs; names do not use it. */
+  branch: string;
+  /** `preview.databaseParent`: the Neon branch the database copies. @default `staging` (the staging stack's branch) */
+  databaseParent: DatabaseParent;
+  /** `preview.databaseLifetimeDays`: days the database branch outlives the last deploy, 1-30. @default `7` */
+  databaseLifetimeDays: number;
+  /** The Neon branch's `expires_at`: midnight UTC of the day the config was read, plus `databaseLifetimeDays` (previewExpiry). */
+  databaseExpiresAt: string;
 }
 
 export interface FlyConfig {
@@ -202,10 +233,17 @@ export interface AccessConfig {
   githubClientId?: string;
 }
 
+/**
+ * `hostname` and `access` are both set (a public dashboard behind Cloudflare Access) or both unset: a
+ * pull-request preview without `dashboard.access`, whose dashboard has no public address (Flycast only).
+ */
 export interface DashboardConfig extends FlyAppConfig, HttpServiceConfig {
-  /** @default `dashboard.<cloudflare.domain>` in production, `dashboard-<environment>.<domain>` in staging */
-  hostname: string;
-  access: AccessConfig;
+  /**
+   * @default `dashboard.<cloudflare.domain>` in production, `dashboard-<environment>.<domain>` in staging,
+   * `dashboard-pr-<n>.<domain>` in a pull-request preview with `dashboard.access`
+   */
+  hostname?: string;
+  access?: AccessConfig;
 }
 
 export interface PrefectServerConfig extends FlyAppConfig, HttpServiceConfig {}
@@ -311,17 +349,20 @@ export interface PlatformConfig {
   prefect: PrefectConfig;
   neon: NeonConfig;
   cloudflare: CloudflareConfig;
-  github: GitHubConfig;
+  /** Unset in a pull-request preview: it makes no GitHub environment or deploy secrets. */
+  github?: GitHubConfig;
   docs: DocsConfig;
   wordpress: WordPressConfig;
   r2: R2Config;
   secrets: UserSecrets;
+  /** Set in a pull-request preview (`platform:preview.prNumber`), unset in every other stack. */
+  preview?: PullRequestConfig;
 }
 
 export interface RawConfig {
   /**
-   * Plain keys without the `platform:` prefix, as `pulumi.Config` gives them: strings for `environment`,
-   * `productionStack` and `protect`, objects for the sections. Any other key present is reported as unknown.
+   * Plain keys without the `platform:` prefix, as `pulumi.Config` gives them: strings for `environment` and
+   * `productionStack`, objects for the sections. Any other key present is reported as unknown.
    */
   readonly values: Readonly<Record<string, unknown>>;
   /** Secret keys that are set: plain strings (tests) or `config.getSecret()` outputs. */
@@ -337,13 +378,81 @@ interface EnvironmentDefaults {
   protect: boolean;
   dashboardMinMachines: number;
   docsEnabled: boolean;
+  /** A standalone Prefect server's autostop and standing machines: previews stop when idle and keep none. */
+  prefectAutostop: Autostop;
+  prefectMinMachines: number;
 }
 
 const environmentDefaults: Record<EnvironmentName, EnvironmentDefaults> = {
-  production: { appSuffix: "", branchName: projectDefaults.defaultBranchName, ownsProject: true, protect: true, dashboardMinMachines: 1, docsEnabled: true },
-  staging: { appSuffix: "-staging", branchName: "staging", ownsProject: false, protect: false, dashboardMinMachines: 0, docsEnabled: false },
-  preview: { ownsProject: false, protect: false, dashboardMinMachines: 0, docsEnabled: false },
+  production: {
+    appSuffix: "",
+    branchName: projectDefaults.defaultBranchName,
+    ownsProject: true,
+    protect: true,
+    dashboardMinMachines: 1,
+    docsEnabled: true,
+    prefectAutostop: "off",
+    prefectMinMachines: 1,
+  },
+  staging: { appSuffix: "-staging", branchName: "staging", ownsProject: false, protect: false, dashboardMinMachines: 0, docsEnabled: false, prefectAutostop: "off", prefectMinMachines: 1 },
+  preview: { ownsProject: false, protect: false, dashboardMinMachines: 0, docsEnabled: false, prefectAutostop: "stop", prefectMinMachines: 0 },
 };
+
+/**
+ * How a stack names its apps: production and staging add their suffix to the seed's names, a pull-request
+ * preview derives them from its number (and refuses names set by hand, which every pull request would share),
+ * a hand-made preview must name them.
+ */
+interface Naming {
+  appName(base: string): string | undefined;
+  /** Reports `path` when a pull-request preview sets what its number decides. */
+  refuseInPullRequest(path: string, value: unknown, derived: string | undefined): void;
+}
+
+function naming(read: Reader, suffix: string | undefined, pullRequest: PullRequestConfig | undefined): Naming {
+  return {
+    appName: (base) => (pullRequest ? pullRequestAppName(base, validNumber(pullRequest)) : suffix === undefined ? undefined : `${base}${suffix}`),
+    refuseInPullRequest(path, value, derived) {
+      if (!pullRequest || value === undefined || value === null) return;
+      const what = derived === undefined ? "" : ` (\`${derived}\`)`;
+      read.problems.add(path, `is derived from platform:preview.prNumber in a pull-request preview${what}, so each pull request gets its own; remove it`);
+    },
+  };
+}
+
+/** A stand-in while preview.prNumber is wrong: the ConfigError is thrown before anything uses the names. */
+function validNumber(pullRequest: PullRequestConfig): number {
+  return pullRequestNumberProblem(pullRequest.prNumber) === undefined ? pullRequest.prNumber : 1;
+}
+
+/** Pulumi's `config set --path` stores a branch named `123` or `true` as a number or a boolean; it is text either way. */
+function branchText(read: Reader, value: unknown): string | undefined {
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return read.text("preview.branch", value);
+}
+
+/** `platform:preview`, read in a preview stack only; undefined when the stack is no pull request's. */
+function readPullRequest(read: Reader, value: unknown, environment: EnvironmentName, now: Date): PullRequestConfig | undefined {
+  if (value === undefined || value === null) return undefined;
+  const raw = read.object("preview", value, ["prNumber", "branch", "databaseParent", "databaseLifetimeDays"]);
+  if (environment !== "preview") {
+    read.problems.add("preview", "is only read in a preview stack (platform:environment `preview`); remove it");
+    return undefined;
+  }
+  const workflowSets = "the preview-environment workflow sets it on each `pr-<number>` stack";
+  if (raw.prNumber === undefined || raw.prNumber === null) read.problems.add("preview.prNumber", `is required: the pull request's number (${workflowSets})`);
+  const prNumber = read.number("preview.prNumber", raw.prNumber, 0, { min: 1 });
+  const branch = branchText(read, raw.branch);
+  if (branch === undefined || branch === "") read.problems.add("preview.branch", `is required: the pull request's head branch (${workflowSets})`);
+  const databaseLifetimeDays = read.number("preview.databaseLifetimeDays", raw.databaseLifetimeDays, 7, { min: 1, max: maxBranchLifetimeDays });
+  return {
+    prNumber,
+    branch: branch ?? "",
+    databaseParent: read.oneOf("preview.databaseParent", raw.databaseParent, databaseParents, "staging"),
+    databaseLifetimeDays,
+    databaseExpiresAt: previewExpiry(now, databaseLifetimeDays),
+  };
+}
 
 /**
  * Seed 000 §1 asks for shared-cpu-1x with 3072 MB, which Fly refuses (at most 2048 MB per shared cpu,
@@ -368,8 +477,8 @@ const prefectHealthCheck: MachineCheck = { type: "http", method: "GET", path: "/
 /** Streamlit's own health endpoint; the grace period covers its start-up. */
 const dashboardHealthCheck: MachineCheck = { type: "http", method: "GET", path: "/_stcore/health", interval: "30s", timeout: "5s", gracePeriod: "30s" };
 
-const sectionKeys = ["fly", "worker", "dashboard", "prefect", "neon", "cloudflare", "github", "docs", "wordpress", "r2"] as const;
-const textKeys = ["environment", "productionStack"] as const;
+const sectionKeys = ["fly", "worker", "dashboard", "prefect", "neon", "cloudflare", "github", "docs", "wordpress", "r2", "preview"] as const;
+const textKeys = ["environment", "productionStack", "stagingStack"] as const;
 const flagKeys = ["protect"] as const;
 const userSecretKeys: readonly string[] = userSecretSpecs.map((spec) => spec.key);
 
@@ -492,13 +601,20 @@ function readCronMachines(read: Reader, value: unknown, region: string): CronMac
   });
 }
 
-function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, environment: EnvironmentName): NeonConfig {
+function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, environment: EnvironmentName, pullRequest: PullRequestConfig | undefined): NeonConfig {
   const raw = read.object("neon", value, [
     "ownsProject", "projectName", "regionId", "pgVersion", "historyRetentionSeconds", "allowedIps", "allowFlyEgress", "protectedBranchesOnly",
     "orgId", "branchName", "protected", "databases", "roles", "compute", "adopt", "resetFromParent",
   ]);
   const ownsProject = read.flag("neon.ownsProject", raw.ownsProject, defaults.ownsProject);
-  const branchName = read.text("neon.branchName", raw.branchName, ownsProject ? projectDefaults.defaultBranchName : defaults.branchName);
+  const pullRequestBranch = pullRequest ? pullRequestBranchName(validNumber(pullRequest)) : undefined;
+  if (pullRequest) {
+    if (raw.branchName !== undefined && raw.branchName !== null) {
+      read.problems.add("neon.branchName", `is derived from platform:preview.prNumber in a pull-request preview (\`${pullRequestBranch}\`), so each pull request gets its own; remove it`);
+    }
+    if (ownsProject) read.problems.add("neon.ownsProject", "must be false in a pull-request preview: its database is a branch of the project", true);
+  }
+  const branchName = read.text("neon.branchName", raw.branchName, ownsProject ? projectDefaults.defaultBranchName : (pullRequestBranch ?? defaults.branchName));
   // The neon:Branch provider's rule first (its message names what is wrong), then this program's stricter one.
   const branchProblem = branchName ? branchNameProblem(branchName) : undefined;
   if (branchProblem) read.problems.add("neon.branchName", branchProblem, branchName);
@@ -576,7 +692,7 @@ function readNeon(read: Reader, value: unknown, defaults: EnvironmentDefaults, e
   return neon;
 }
 
-function readPrefect(read: Reader, value: unknown, fly: FlyConfig, suffix: string | undefined, environment: EnvironmentName): PrefectConfig {
+function readPrefect(read: Reader, value: unknown, fly: FlyConfig, names: Naming, defaults: EnvironmentDefaults, environment: EnvironmentName): PrefectConfig {
   const raw = read.object("prefect", value, ["mode", "apiUrl", "server"]);
   const mode = read.oneOf("prefect.mode", raw.mode, prefectModes, "colocated");
   if (mode === "colocated") {
@@ -588,11 +704,12 @@ function readPrefect(read: Reader, value: unknown, fly: FlyConfig, suffix: strin
     return { mode, apiUrl };
   }
   const serverRaw = read.object("prefect.server", raw.server, [...appFields, ...serviceFields]);
+  names.refuseInPullRequest("prefect.server.appName", serverRaw.appName, names.appName("naluma-prefect"));
   const service = readService(read, "prefect.server", serverRaw, {
     internalPort: 4200,
-    autostop: "off",
+    autostop: defaults.prefectAutostop,
     autostart: true,
-    minMachinesRunning: 1,
+    minMachinesRunning: defaults.prefectMinMachines,
     forceHttps: true,
     checks: [prefectHealthCheck],
   });
@@ -601,7 +718,7 @@ function readPrefect(read: Reader, value: unknown, fly: FlyConfig, suffix: strin
     "prefect.server",
     serverRaw,
     {
-      appName: suffix === undefined ? undefined : `naluma-prefect${suffix}`,
+      appName: names.appName("naluma-prefect"),
       // Prefect 3, to match the worker's client; seed 004's `prefecthq/prefect:2-python3.11` is Prefect 2.
       image: "prefecthq/prefect:3-python3.12",
       region: fly.region,
@@ -619,95 +736,26 @@ function readPrefect(read: Reader, value: unknown, fly: FlyConfig, suffix: strin
   return { mode, apiUrl, server: { ...app, ...service } };
 }
 
-/** Validates raw stack config and fills in the seeds' defaults; throws one ConfigError listing every problem. */
-export function parseConfig(raw: RawConfig): PlatformConfig {
-  const root = configFailures();
-  const read = new Reader(root, "platform");
+function readGitHub(read: Reader, value: unknown, environment: EnvironmentName): GitHubConfig {
+  const githubRaw = read.object("github", value, ["repository", "environment", "branch"]);
+  const repository = read.text("github.repository", githubRaw.repository, "");
+  read.match("github.repository", repository, patterns.githubRepository, "a GitHub repository as `owner/name`, e.g. `naluma/content-pipeline`");
+  const [owner = "", name = ""] = repository.split("/");
+  const github: GitHubConfig = {
+    repository,
+    owner,
+    name,
+    environment: read.text("github.environment", githubRaw.environment, environment),
+    branch: read.text("github.branch", githubRaw.branch, "main"),
+  };
+  read.match("github.environment", github.environment, /^[^\s/'"`][^'"`]{0,254}$/, "a GitHub Actions environment name such as `production`");
+  read.match("github.branch", github.branch, patterns.gitBranch, "a branch name such as `main`");
+  return github;
+}
+
+function readAccess(read: Reader, value: unknown): AccessConfig {
   const problems = read.problems;
-
-  for (const key of Object.keys(raw.values)) {
-    const known: readonly string[] = [...sectionKeys, ...textKeys, ...flagKeys];
-    if (userSecretKeys.includes(key)) {
-      problems.add(key, "is a secret and must be set with `--secret`, not in plain text");
-    } else if (!known.includes(key)) {
-      read.unknown(key, `is not a key this program reads (known: ${[...textKeys, ...flagKeys, ...sectionKeys, ...userSecretKeys].join(", ")})`);
-    }
-  }
-
-  const environmentText = read.text("environment", raw.values.environment);
-  problems.oneOf("environment", environmentText, environments, true);
-  const environment: EnvironmentName = (environments as readonly unknown[]).includes(environmentText) ? (environmentText as EnvironmentName) : "staging";
-  const defaults = environmentDefaults[environment];
-  const protect = read.flag("protect", raw.values.protect, defaults.protect);
-  const suffix = defaults.appSuffix;
-
-  const flyRaw = read.object("fly", raw.values.fly, ["org", "region", "deployTokenExpiry"]);
-  const fly: FlyConfig = {
-    org: read.text("fly.org", flyRaw.org, "personal"),
-    region: read.text("fly.region", flyRaw.region, "fra"),
-    deployTokenExpiry: read.text("fly.deployTokenExpiry", flyRaw.deployTokenExpiry, "999999h"),
-  };
-  read.match("fly.org", fly.org, patterns.flyOrg, "a Fly organization slug such as `personal`");
-  problems.oneOf("fly.region", fly.region, flyRegions);
-  const expiry = parseDuration(fly.deployTokenExpiry);
-  if (expiry === undefined || expiry <= 0) problems.add("fly.deployTokenExpiry", 'must be a positive duration such as "999999h" or "720h"', fly.deployTokenExpiry);
-
-  const cloudflareRaw = read.object("cloudflare", raw.values.cloudflare, ["accountId", "zoneId", "domain"]);
-  const cloudflare: CloudflareConfig = {
-    accountId: read.text("cloudflare.accountId", cloudflareRaw.accountId, ""),
-    zoneId: read.text("cloudflare.zoneId", cloudflareRaw.zoneId, ""),
-    domain: read.text("cloudflare.domain", cloudflareRaw.domain, "naluma.space"),
-  };
-  read.match("cloudflare.accountId", cloudflare.accountId, patterns.hex32, "the Cloudflare account id, 32 hex digits, shown on the dashboard's account Overview");
-  read.match("cloudflare.zoneId", cloudflare.zoneId, patterns.hex32, "the zone id of cloudflare.domain, 32 hex digits, shown on the domain's Overview");
-  read.match("cloudflare.domain", cloudflare.domain, patterns.domain, "a lowercase domain name such as `naluma.space`");
-
-  const wordpressRaw = read.object("wordpress", raw.values.wordpress, ["baseUrl", "username"]);
-  const wordpress: WordPressConfig = {
-    baseUrl: read.text("wordpress.baseUrl", wordpressRaw.baseUrl, ""),
-    username: read.text("wordpress.username", wordpressRaw.username, "content-pipeline"),
-  };
-  read.match("wordpress.baseUrl", wordpress.baseUrl, patterns.httpsUrl, "the WordPress site's https URL, WP_BASE_URL, e.g. `https://naluma.space`");
-  read.match("wordpress.username", wordpress.username, /^\S+$/, "a WordPress user name without spaces");
-
-  const r2Raw = read.object("r2", raw.values.r2, ["bucketName", "accountId"]);
-  const r2: R2Config = {
-    bucketName: read.text("r2.bucketName", r2Raw.bucketName, "naluma-wordpress"),
-    accountId: read.text("r2.accountId", r2Raw.accountId, cloudflare.accountId),
-  };
-  read.match("r2.bucketName", r2.bucketName, patterns.r2Bucket, "an R2 bucket name: 3-63 lowercase letters, digits or dashes");
-  if (r2Raw.accountId !== undefined) read.match("r2.accountId", r2.accountId, patterns.hex32, "a Cloudflare account id: 32 hex digits");
-
-  const prefect = readPrefect(read, raw.values.prefect, fly, suffix, environment);
-
-  const sharedEnv = {
-    WP_BASE_URL: wordpress.baseUrl,
-    WP_USERNAME: wordpress.username,
-    R2_BUCKET_NAME: r2.bucketName,
-    R2_ACCOUNT_ID: r2.accountId,
-  };
-
-  const workerRaw = read.object("worker", raw.values.worker, [...appFields, "processes", "cronMachines", "releaseCommand"]);
-  const workerApp = readApp(
-    read,
-    "worker",
-    workerRaw,
-    { appName: suffix === undefined ? undefined : `naluma-content${suffix}`, region: fly.region, guest: workerGuest, env: { ...sharedEnv, PREFECT_API_URL: prefect.apiUrl }, secrets: workerSecrets },
-    environment,
-  );
-  const worker: WorkerConfig = {
-    ...workerApp,
-    processes: readProcesses(read, workerRaw.processes),
-    cronMachines: readCronMachines(read, workerRaw.cronMachines, workerApp.region),
-  };
-  const releaseCommand = read.command("worker.releaseCommand", workerRaw.releaseCommand);
-  if (releaseCommand) {
-    if (releaseCommand.length === 0) problems.add("worker.releaseCommand", "must not be empty; remove it to run no release command");
-    worker.releaseCommand = releaseCommand;
-  }
-
-  const dashboardRaw = read.object("dashboard", raw.values.dashboard, [...appFields, ...serviceFields, "hostname", "access"]);
-  const accessRaw = read.object("dashboard.access", dashboardRaw.access, ["sessionDuration", "allowedEmails", "identityProviders", "googleClientId", "githubClientId"]);
+  const accessRaw = read.object("dashboard.access", value, ["sessionDuration", "allowedEmails", "identityProviders", "googleClientId", "githubClientId"]);
   const access: AccessConfig = {
     sessionDuration: read.text("dashboard.access.sessionDuration", accessRaw.sessionDuration, "168h"),
     allowedEmails: read.textList("dashboard.access.allowedEmails", accessRaw.allowedEmails, []),
@@ -731,11 +779,118 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     }
     if (clientId !== undefined) access[field] = clientId;
   }
+  return access;
+}
+
+/**
+ * Validates raw stack config and fills in the seeds' defaults; throws one ConfigError listing every problem.
+ * `now` dates a pull-request preview's database expiry (previewExpiry).
+ */
+export function parseConfig(raw: RawConfig, now: Date = new Date()): PlatformConfig {
+  const root = configFailures();
+  const read = new Reader(root, "platform");
+  const problems = read.problems;
+
+  for (const key of Object.keys(raw.values)) {
+    const known: readonly string[] = [...sectionKeys, ...textKeys, ...flagKeys];
+    if (userSecretKeys.includes(key)) {
+      problems.add(key, "is a secret and must be set with `--secret`, not in plain text");
+    } else if (!known.includes(key)) {
+      read.unknown(key, `is not a key this program reads (known: ${[...textKeys, ...flagKeys, ...sectionKeys, ...userSecretKeys].join(", ")})`);
+    }
+  }
+
+  const environmentText = read.text("environment", raw.values.environment);
+  problems.oneOf("environment", environmentText, environments, true);
+  const environment: EnvironmentName = (environments as readonly unknown[]).includes(environmentText) ? (environmentText as EnvironmentName) : "staging";
+  const defaults = environmentDefaults[environment];
+  const protect = read.flag("protect", raw.values.protect, defaults.protect);
+  const pullRequest = readPullRequest(read, raw.values.preview, environment, now);
+  if (pullRequest && protect) {
+    problems.add("protect", "must be false in a pull-request preview: the stack is destroyed when the pull request closes, and its Neon branch expires", true);
+  }
+  const names = naming(read, defaults.appSuffix, pullRequest);
+  // A pull-request preview's dashboard is private (Flycast, no public address) unless the stack gives it Access.
+  const dashboardAccess = typeof raw.values.dashboard === "object" && raw.values.dashboard !== null ? (raw.values.dashboard as Record<string, unknown>).access : undefined;
+  const privateDashboard = pullRequest !== undefined && (dashboardAccess === undefined || dashboardAccess === null);
+
+  const flyRaw = read.object("fly", raw.values.fly, ["org", "region", "deployTokenExpiry"]);
+  const fly: FlyConfig = {
+    org: read.text("fly.org", flyRaw.org, "personal"),
+    region: read.text("fly.region", flyRaw.region, "fra"),
+    deployTokenExpiry: read.text("fly.deployTokenExpiry", flyRaw.deployTokenExpiry, "999999h"),
+  };
+  read.match("fly.org", fly.org, patterns.flyOrg, "a Fly organization slug such as `personal`");
+  problems.oneOf("fly.region", fly.region, flyRegions);
+  const expiry = parseDuration(fly.deployTokenExpiry);
+  if (expiry === undefined || expiry <= 0) problems.add("fly.deployTokenExpiry", 'must be a positive duration such as "999999h" or "720h"', fly.deployTokenExpiry);
+
+  const cloudflareRaw = read.object("cloudflare", raw.values.cloudflare, ["accountId", "zoneId", "domain"]);
+  const cloudflare: CloudflareConfig = {
+    accountId: read.text("cloudflare.accountId", cloudflareRaw.accountId, ""),
+    zoneId: read.text("cloudflare.zoneId", cloudflareRaw.zoneId, ""),
+    domain: read.text("cloudflare.domain", cloudflareRaw.domain, "naluma.space"),
+  };
+  read.match("cloudflare.accountId", cloudflare.accountId, patterns.hex32, "the Cloudflare account id, 32 hex digits, shown on the dashboard's account Overview");
+  // Only the dashboard's DNS records need the zone; a private preview dashboard has none.
+  if (!privateDashboard || cloudflareRaw.zoneId !== undefined) {
+    read.match("cloudflare.zoneId", cloudflare.zoneId, patterns.hex32, "the zone id of cloudflare.domain, 32 hex digits, shown on the domain's Overview");
+  }
+  read.match("cloudflare.domain", cloudflare.domain, patterns.domain, "a lowercase domain name such as `naluma.space`");
+
+  const wordpressRaw = read.object("wordpress", raw.values.wordpress, ["baseUrl", "username"]);
+  const wordpress: WordPressConfig = {
+    baseUrl: read.text("wordpress.baseUrl", wordpressRaw.baseUrl, ""),
+    username: read.text("wordpress.username", wordpressRaw.username, "content-pipeline"),
+  };
+  read.match("wordpress.baseUrl", wordpress.baseUrl, patterns.httpsUrl, "the WordPress site's https URL, WP_BASE_URL, e.g. `https://naluma.space`");
+  read.match("wordpress.username", wordpress.username, /^\S+$/, "a WordPress user name without spaces");
+
+  const r2Raw = read.object("r2", raw.values.r2, ["bucketName", "accountId"]);
+  const r2: R2Config = {
+    bucketName: read.text("r2.bucketName", r2Raw.bucketName, "naluma-wordpress"),
+    accountId: read.text("r2.accountId", r2Raw.accountId, cloudflare.accountId),
+  };
+  read.match("r2.bucketName", r2.bucketName, patterns.r2Bucket, "an R2 bucket name: 3-63 lowercase letters, digits or dashes");
+  if (r2Raw.accountId !== undefined) read.match("r2.accountId", r2.accountId, patterns.hex32, "a Cloudflare account id: 32 hex digits");
+
+  const prefect = readPrefect(read, raw.values.prefect, fly, names, defaults, environment);
+
+  const sharedEnv = {
+    WP_BASE_URL: wordpress.baseUrl,
+    WP_USERNAME: wordpress.username,
+    R2_BUCKET_NAME: r2.bucketName,
+    R2_ACCOUNT_ID: r2.accountId,
+  };
+
+  const workerRaw = read.object("worker", raw.values.worker, [...appFields, "processes", "cronMachines", "releaseCommand"]);
+  names.refuseInPullRequest("worker.appName", workerRaw.appName, names.appName("naluma-content"));
+  const workerApp = readApp(
+    read,
+    "worker",
+    workerRaw,
+    { appName: names.appName("naluma-content"), region: fly.region, guest: workerGuest, env: { ...sharedEnv, PREFECT_API_URL: prefect.apiUrl }, secrets: workerSecrets },
+    environment,
+  );
+  const worker: WorkerConfig = {
+    ...workerApp,
+    processes: readProcesses(read, workerRaw.processes),
+    cronMachines: readCronMachines(read, workerRaw.cronMachines, workerApp.region),
+  };
+  const releaseCommand = read.command("worker.releaseCommand", workerRaw.releaseCommand);
+  if (releaseCommand) {
+    if (releaseCommand.length === 0) problems.add("worker.releaseCommand", "must not be empty; remove it to run no release command");
+    worker.releaseCommand = releaseCommand;
+  }
+
+  const dashboardRaw = read.object("dashboard", raw.values.dashboard, [...appFields, ...serviceFields, "hostname", "access"]);
+  const access = privateDashboard ? undefined : readAccess(read, dashboardRaw.access);
+  names.refuseInPullRequest("dashboard.appName", dashboardRaw.appName, names.appName("naluma-dashboard"));
   const dashboardApp = readApp(
     read,
     "dashboard",
     dashboardRaw,
-    { appName: suffix === undefined ? undefined : `naluma-dashboard${suffix}`, region: fly.region, guest: dashboardGuest, env: sharedEnv, secrets: dashboardSecrets },
+    { appName: names.appName("naluma-dashboard"), region: fly.region, guest: dashboardGuest, env: sharedEnv, secrets: dashboardSecrets },
     environment,
   );
   const dashboardService = readService(read, "dashboard", dashboardRaw, {
@@ -743,39 +898,54 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     autostop: "stop",
     autostart: true,
     minMachinesRunning: defaults.dashboardMinMachines,
-    forceHttps: true,
+    // Flycast speaks plain HTTP inside Fly's network: a redirect to https would lead `fly proxy` nowhere.
+    forceHttps: !privateDashboard,
     checks: [dashboardHealthCheck],
   });
-  const hostname = read.text("dashboard.hostname", dashboardRaw.hostname, suffix === undefined ? undefined : `dashboard${suffix}.${cloudflare.domain}`);
+  const hostnameDefault = pullRequest
+    ? pullRequestDashboardHostname(validNumber(pullRequest), cloudflare.domain)
+    : defaults.appSuffix === undefined
+      ? undefined
+      : `dashboard${defaults.appSuffix}.${cloudflare.domain}`;
+  if (privateDashboard && dashboardRaw.hostname !== undefined && dashboardRaw.hostname !== null) {
+    problems.add("dashboard.hostname", "is not read in a pull-request preview without platform:dashboard.access: its dashboard is private (Flycast, reached with `fly proxy`); remove it");
+  } else {
+    names.refuseInPullRequest("dashboard.hostname", dashboardRaw.hostname, hostnameDefault);
+  }
+  const hostname = privateDashboard ? undefined : read.text("dashboard.hostname", dashboardRaw.hostname, hostnameDefault);
   const domainValid = patterns.domain.test(cloudflare.domain);
-  if (dashboardRaw.hostname !== undefined || domainValid) read.match("dashboard.hostname", hostname, patterns.domain, `a lowercase host name in cloudflare.domain (\`${cloudflare.domain}\`), e.g. \`dashboard.${cloudflare.domain}\``);
+  if (!privateDashboard && (dashboardRaw.hostname !== undefined || domainValid)) read.match("dashboard.hostname", hostname, patterns.domain, `a lowercase host name in cloudflare.domain (\`${cloudflare.domain}\`), e.g. \`dashboard.${cloudflare.domain}\``);
   if (domainValid && hostname !== undefined && patterns.domain.test(hostname) && !hostname.endsWith(`.${cloudflare.domain}`)) {
     // The dashboard is `<subdomain>.<domain>` (DashboardApp), so the apex is refused here rather than by index.ts.
     problems.add("dashboard.hostname", `must be in the zone cloudflare.domain (\`${cloudflare.domain}\`), which Cloudflare Access protects: a subdomain of it, not the apex`, hostname);
   }
-  const dashboard: DashboardConfig = { ...dashboardApp, ...dashboardService, hostname: hostname ?? "", access };
+  const dashboard: DashboardConfig = access === undefined ? { ...dashboardApp, ...dashboardService } : { ...dashboardApp, ...dashboardService, hostname: hostname ?? "", access };
 
-  const neon = readNeon(read, raw.values.neon, defaults, environment);
+  const neon = readNeon(read, raw.values.neon, defaults, environment, pullRequest);
+  // The stack whose branch this one copies: staging's for a pull-request preview (by default), else production's main.
+  const parentFromStaging = !neon.ownsProject && pullRequest?.databaseParent === "staging";
+  // A pull-request preview may name both stacks, so that platform:preview.databaseParent alone picks the parent.
   const productionStack = read.text("productionStack", raw.values.productionStack);
   if (neon.ownsProject && productionStack !== undefined) {
     problems.add("productionStack", "must not be set while platform:neon.ownsProject is true (this stack owns the Neon project); remove it");
-  } else if (!neon.ownsProject) {
+  } else if (!neon.ownsProject && !parentFromStaging) {
     read.match("productionStack", productionStack, patterns.stack, "the stack owning the Neon project this stack branches from, e.g. `organization/platform/production`, needed while platform:neon.ownsProject is false");
+  } else if (productionStack !== undefined) {
+    read.match("productionStack", productionStack, patterns.stack, "a stack name such as `organization/platform/production`");
+  }
+  const stagingStack = read.text("stagingStack", raw.values.stagingStack);
+  if (parentFromStaging) {
+    read.match("stagingStack", stagingStack, patterns.stack, "the staging stack whose Neon branch a pull-request preview's database copies, e.g. `organization/platform/staging`, needed while platform:preview.databaseParent is `staging`");
+  } else if (pullRequest && stagingStack !== undefined) {
+    read.match("stagingStack", stagingStack, patterns.stack, "a stack name such as `organization/platform/staging`");
+  } else if (stagingStack !== undefined) {
+    problems.add("stagingStack", "is only read by a pull-request preview (platform:preview.prNumber set); remove it");
   }
 
-  const githubRaw = read.object("github", raw.values.github, ["repository", "environment", "branch"]);
-  const repository = read.text("github.repository", githubRaw.repository, "");
-  read.match("github.repository", repository, patterns.githubRepository, "a GitHub repository as `owner/name`, e.g. `naluma/content-pipeline`");
-  const [owner = "", name = ""] = repository.split("/");
-  const github: GitHubConfig = {
-    repository,
-    owner,
-    name,
-    environment: read.text("github.environment", githubRaw.environment, environment),
-    branch: read.text("github.branch", githubRaw.branch, "main"),
-  };
-  read.match("github.environment", github.environment, /^[^\s/'"`][^'"`]{0,254}$/, "a GitHub Actions environment name such as `production`");
-  read.match("github.branch", github.branch, patterns.gitBranch, "a branch name such as `main`");
+  const github = pullRequest ? undefined : readGitHub(read, raw.values.github, environment);
+  if (pullRequest && raw.values.github !== undefined && raw.values.github !== null) {
+    problems.add("github", "is not read in a pull-request preview: it makes no GitHub environment or deploy secrets (those are staging's and production's); remove it");
+  }
 
   const docsRaw = read.object("docs", raw.values.docs, ["enabled", "projectName", "productionBranch"]);
   const docs: DocsConfig = {
@@ -785,15 +955,19 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   };
   read.match("docs.projectName", docs.projectName, patterns.pagesProject, "a Cloudflare Pages project name: 1-58 lowercase letters, digits or dashes");
   read.match("docs.productionBranch", docs.productionBranch, patterns.gitBranch, "a branch name such as `main`");
+  if (pullRequest && docs.enabled) problems.add("docs.enabled", "must be false in a pull-request preview: one Pages project serves every branch, made by the stack that enables it", true);
 
-  const secrets = readSecrets(problems, raw.secrets, access.identityProviders);
+  const secrets = readSecrets(problems, raw.secrets, access?.identityProviders ?? []);
 
   if (root.list.length > 0) {
     const context = { unknownKeys: read.unknownKeys, secretKeys: userSecretKeys.map((key) => `platform:${key}`) };
     throw new ConfigError(root.list.map((problem) => explain(problem, context)));
   }
+  const environmentConfig: EnvironmentConfig = { name: environment };
+  if (productionStack !== undefined) environmentConfig.productionStack = productionStack;
+  if (stagingStack !== undefined) environmentConfig.stagingStack = stagingStack;
   return {
-    environment: productionStack === undefined ? { name: environment } : { name: environment, productionStack },
+    environment: environmentConfig,
     protect,
     fly,
     worker,
@@ -806,6 +980,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     wordpress,
     r2,
     secrets,
+    ...(pullRequest ? { preview: pullRequest } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * Program entry: `pulumi up -s staging` / `-s production` runs this file. It reads the validated stack config,
+ * Program entry: `pulumi up -s staging` / `-s production` (or a pull request's `-s pr-<number>`, made by
+ * .github/workflows/preview-environment.yml from Pulumi.preview.yaml) runs this file. It reads the validated stack config,
  * composes the components (seed 000's five sections) and exports what other stacks read with a StackReference.
  * Data flows one way, config → components → resources → outputs; the stacks differ only through their config.
  */
@@ -7,12 +8,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as github from "@pulumi/github";
 import { DashboardApp, type DashboardIdentityProviderArgs } from "./components/dashboard-app";
 import { DocsSite } from "./components/docs-site";
-import { FlyApp, type FlyProcessGroupArgs, type FlyScheduledMachineArgs, type FlyVolumeArgs } from "./components/fly-app";
+import { FlyApp, type FlyAppArgs, type FlyProcessGroupArgs, type FlyScheduledMachineArgs, type FlyVolumeArgs } from "./components/fly-app";
 import { NeonProject, type NeonProjectArgs } from "./components/neon-project";
 import { PrefectServer, type PrefectServerArgs } from "./components/prefect-server";
 import type { IpType } from "./dynamic-providers/fly/ip-address";
 import { IpAllowList } from "./dynamic-providers/neon/ip-allow-list";
-import { loadConfig, secretEnv, type FlyAppConfig, type IdentityProvider, type PlatformConfig } from "./config";
+import { loadConfig, secretEnv, type AccessConfig, type FlyAppConfig, type GitHubConfig, type IdentityProvider, type PlatformConfig } from "./config";
 
 /**
  * Plain settings that seed 000 nevertheless sets with `fly secrets set` (§1 and §3). They stay Fly secrets, so
@@ -51,7 +52,24 @@ function neonLayout(config: PlatformConfig): Pick<NeonProjectArgs, "databases" |
   };
 }
 
-/** Owner mode creates the project; branch mode reads the owner stack's project, main branch and owner role. */
+/**
+ * The stack a branch stack copies its database from, and which of that stack's branches: production's `main`,
+ * or, for a pull-request preview (platform:preview.databaseParent `staging`), the staging stack's own branch.
+ */
+function neonParent(config: PlatformConfig): { stack: string; branchOutput: "neonMainBranchId" | "neonBranchId" } {
+  const { productionStack, stagingStack } = config.environment;
+  if (config.preview?.databaseParent === "staging") {
+    if (stagingStack === undefined) throw new Error("platform:stagingStack is required while platform:preview.databaseParent is `staging`");
+    return { stack: stagingStack, branchOutput: "neonBranchId" };
+  }
+  if (productionStack === undefined) throw new Error("platform:productionStack is required while platform:neon.ownsProject is false");
+  return { stack: productionStack, branchOutput: "neonMainBranchId" };
+}
+
+/**
+ * Owner mode creates the project; branch mode reads the parent stack's project, branch and owner role (every stack
+ * exports them), and a pull-request preview's branch expires (platform:preview.databaseLifetimeDays).
+ */
 function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId?: pulumi.Output<string> } {
   const neon = config.neon;
   if (neon.ownsProject) {
@@ -72,22 +90,21 @@ function neonArgs(config: PlatformConfig): { args: NeonProjectArgs; mainBranchId
       },
     };
   }
-  const stack = config.environment.productionStack;
-  if (stack === undefined) throw new Error("platform:productionStack is required while platform:neon.ownsProject is false");
-  const owner = new pulumi.StackReference(stack, { name: stack });
+  const parent = neonParent(config);
+  const owner = new pulumi.StackReference(parent.stack, { name: parent.stack });
   const read = (output: string): pulumi.Output<string> => owner.requireOutput(output).apply((value) => String(value));
-  const mainBranchId = read("neonMainBranchId");
   return {
     args: {
       mode: "branch",
       ...neonLayout(config),
       projectId: read("neonProjectId"),
-      parentBranchId: mainBranchId,
+      parentBranchId: read(parent.branchOutput),
       name: neon.branchName,
       ownerRoleName: read("neonOwnerRoleName"),
       resetFromParent: neon.resetFromParent,
+      expiresAt: config.preview?.databaseExpiresAt,
     },
-    mainBranchId,
+    mainBranchId: read("neonMainBranchId"),
   };
 }
 
@@ -170,8 +187,7 @@ function workerScheduledMachines(config: PlatformConfig): Record<string, FlySche
 }
 
 /** Seed 000 §3 step 5: Google and GitHub sign-in, each from its OAuth client (config requires the pair for each one in use). */
-function identityProviders(config: PlatformConfig): Record<string, DashboardIdentityProviderArgs> {
-  const access = config.dashboard.access;
+function identityProviders(config: PlatformConfig, access: AccessConfig): Record<string, DashboardIdentityProviderArgs> {
   const clients: Record<IdentityProvider, [string | undefined, pulumi.Output<string> | undefined]> = {
     google: [access.googleClientId, config.secrets.googleOauthClientSecret],
     github: [access.githubClientId, config.secrets.githubOauthClientSecret],
@@ -232,50 +248,61 @@ const worker = new FlyApp("worker", {
   releaseCommand: config.worker.releaseCommand ? { command: config.worker.releaseCommand } : undefined,
   execCommands: prefect.workPoolCommands,
   ipAddresses: egressIpAddresses,
-  deployToken: { expiry: config.fly.deployTokenExpiry },
+  // Handed to GitHub Actions below; a pull-request preview makes no deploy secrets, so no token either.
+  deployToken: config.github ? { expiry: config.fly.deployTokenExpiry } : undefined,
 }, guarded);
 
-// Seed 000 §3: the dashboard behind Cloudflare Access, with its own app-scoped deploy token.
+// Seed 000 §3: the dashboard behind Cloudflare Access, with its own app-scoped deploy token. A pull-request
+// preview without platform:dashboard.access gets the same app without any public address: Flycast only, reached
+// with `fly proxy`, so it is never on the internet without Access in front.
 if (config.dashboard.volume) throw new Error("platform:dashboard.volume: the dashboard keeps no local state; remove the volume");
 const dashboardEnv = splitEnv(config.dashboard);
-const dashboard = new DashboardApp("dashboard", {
-  app: {
-    appName: config.dashboard.appName,
-    orgSlug: config.fly.org,
-    primaryRegion: config.dashboard.region,
-    image: config.dashboard.image,
-    processGroups: {
-      app: {
-        guest: config.dashboard.guest,
-        httpService: {
-          internalPort: config.dashboard.internalPort,
-          autostop: config.dashboard.autostop,
-          autostart: config.dashboard.autostart,
-          minMachinesRunning: config.dashboard.minMachinesRunning,
-          forceHttps: config.dashboard.forceHttps,
-          checks: config.dashboard.checks,
-        },
+const dashboardApp: FlyAppArgs = {
+  appName: config.dashboard.appName,
+  orgSlug: config.fly.org,
+  primaryRegion: config.dashboard.region,
+  image: config.dashboard.image,
+  processGroups: {
+    app: {
+      guest: config.dashboard.guest,
+      httpService: {
+        internalPort: config.dashboard.internalPort,
+        autostop: config.dashboard.autostop,
+        autostart: config.dashboard.autostart,
+        minMachinesRunning: config.dashboard.minMachinesRunning,
+        forceHttps: config.dashboard.forceHttps,
+        checks: config.dashboard.checks,
       },
     },
-    env: dashboardEnv.env,
-    secrets: { ...secretEnv(config.secrets, config.dashboard.secrets), ...dashboardEnv.settings, DATABASE_URL: pulumi.secret(neonUrls.app) },
-    ipAddresses: egressIpAddresses,
-    deployToken: { expiry: config.fly.deployTokenExpiry },
   },
-  hostname: config.dashboard.hostname,
-  zoneId: config.cloudflare.zoneId,
-  accountId: config.cloudflare.accountId,
-  allowedEmails: config.dashboard.access.allowedEmails,
-  sessionDuration: config.dashboard.access.sessionDuration,
-  identityProviders: identityProviders(config),
-  accessSecretNames: { aud: "CF_ACCESS_AUD", teamDomain: "CF_ACCESS_TEAM_DOMAIN" },
-}, guarded);
+  env: dashboardEnv.env,
+  secrets: { ...secretEnv(config.secrets, config.dashboard.secrets), ...dashboardEnv.settings, DATABASE_URL: pulumi.secret(neonUrls.app) },
+  ipAddresses: egressIpAddresses,
+  deployToken: config.github ? { expiry: config.fly.deployTokenExpiry } : undefined,
+};
+const dashboardAccess = config.dashboard.access;
+const dashboardHostname = config.dashboard.hostname;
+const publicDashboard =
+  dashboardAccess && dashboardHostname !== undefined
+    ? new DashboardApp("dashboard", {
+        app: dashboardApp,
+        hostname: dashboardHostname,
+        zoneId: config.cloudflare.zoneId,
+        accountId: config.cloudflare.accountId,
+        allowedEmails: dashboardAccess.allowedEmails,
+        sessionDuration: dashboardAccess.sessionDuration,
+        identityProviders: identityProviders(config, dashboardAccess),
+        accessSecretNames: { aud: "CF_ACCESS_AUD", teamDomain: "CF_ACCESS_TEAM_DOMAIN" },
+      }, guarded)
+    : undefined;
+const privateDashboard = publicDashboard ? undefined : new FlyApp("dashboard", { ...dashboardApp, ipAddresses: ["private_v6"] }, guarded);
+const dashboard: FlyApp = publicDashboard?.app ?? (privateDashboard as FlyApp);
 
 // Seed 000 §4 "IP Allow": project-wide, so only the owning stack writes it; after the apps, whose egress IPs it
 // lists while their secrets come from the project. Any entry makes Neon reject unlisted IPs; none allows all.
 // It waits for the whole NeonProject too: its postgres roles and grants connect from wherever `pulumi up` runs.
 if (config.neon.ownsProject) {
-  const flyEgressIps = config.neon.allowFlyEgress ? [worker.egressIps, dashboard.app.egressIps] : [];
+  const flyEgressIps = config.neon.allowFlyEgress ? [worker.egressIps, dashboard.egressIps] : [];
   new IpAllowList(
     "neon-ip-allow-list",
     {
@@ -283,46 +310,57 @@ if (config.neon.ownsProject) {
       ips: pulumi.all(flyEgressIps).apply((perApp) => [...config.neon.allowedIps, ...perApp.flat()]),
       protectedBranchesOnly: config.neon.protectedBranchesOnly,
     },
-    { dependsOn: [neon, worker, dashboard], protect: config.protect },
+    { dependsOn: [neon, worker, publicDashboard ?? dashboard], protect: config.protect },
   );
 }
 
 // CI: one GitHub Actions environment per stack, so staging's and production's tokens never overwrite each other.
-const githubProvider = new github.Provider("github", { owner: config.github.owner });
-const deployEnvironment = new github.RepositoryEnvironment(
-  "deploy-environment",
-  { repository: config.github.name, environment: config.github.environment },
-  { provider: githubProvider },
-);
-const deployTokens: [string, string, pulumi.Output<string> | undefined][] = [
-  ["worker-fly-api-token", deploySecretNames.worker, worker.deployToken],
-  ["dashboard-fly-api-token", deploySecretNames.dashboard, dashboard.app.deployToken],
-];
-for (const [name, secretName, token] of deployTokens) {
-  if (token === undefined) throw new Error(`${name}: the app made no deploy token`);
-  new github.ActionsEnvironmentSecret(
-    name,
-    { repository: config.github.name, environment: deployEnvironment.environment, secretName, value: pulumi.secret(token) },
-    { provider: githubProvider },
+// A pull-request preview has none (config.github unset): nothing deploys to it but this program.
+const githubProvider = config.github ? new github.Provider("github", { owner: config.github.owner }) : undefined;
+function deploySecrets(settings: GitHubConfig, provider: github.Provider): github.RepositoryEnvironment {
+  const deployEnvironment = new github.RepositoryEnvironment(
+    "deploy-environment",
+    { repository: settings.name, environment: settings.environment },
+    { provider },
   );
+  const deployTokens: [string, string, pulumi.Output<string> | undefined][] = [
+    ["worker-fly-api-token", deploySecretNames.worker, worker.deployToken],
+    ["dashboard-fly-api-token", deploySecretNames.dashboard, dashboard.deployToken],
+  ];
+  for (const [name, secretName, token] of deployTokens) {
+    if (token === undefined) throw new Error(`${name}: the app made no deploy token`);
+    new github.ActionsEnvironmentSecret(
+      name,
+      { repository: settings.name, environment: deployEnvironment.environment, secretName, value: pulumi.secret(token) },
+      { provider },
+    );
+  }
+  return deployEnvironment;
 }
+const deployEnvironment = config.github && githubProvider ? deploySecrets(config.github, githubProvider) : undefined;
 
-// Seed 000 §5: one Pages project serves every branch, so only the stack whose config enables it makes it.
-const docs = config.docs.enabled
-  ? new DocsSite(
-      "docs",
-      {
-        accountId: config.cloudflare.accountId,
-        projectName: config.docs.projectName,
-        productionBranch: config.docs.productionBranch,
-        githubSecrets: { repository: config.github.name, apiTokenName: "CLOUDFLARE_API_TOKEN", accountIdName: "CLOUDFLARE_ACCOUNT_ID" },
-      },
-      { providers: { github: githubProvider } },
-    )
-  : undefined;
+// Seed 000 §5: one Pages project serves every branch, so only the stack whose config enables it makes it (config
+// refuses it in a pull-request preview, which has no GitHub settings).
+const docs =
+  config.docs.enabled && config.github && githubProvider
+    ? new DocsSite(
+        "docs",
+        {
+          accountId: config.cloudflare.accountId,
+          projectName: config.docs.projectName,
+          productionBranch: config.docs.productionBranch,
+          githubSecrets: { repository: config.github.name, apiTokenName: "CLOUDFLARE_API_TOKEN", accountIdName: "CLOUDFLARE_ACCOUNT_ID" },
+        },
+        { providers: { github: githubProvider } },
+      )
+    : undefined;
 
-/** The environment this stack builds (`staging` or `production`). */
+/** The environment this stack builds (`production`, `staging` or `preview`). */
 export const environment = config.environment.name;
+/** A pull-request preview's number (platform:preview.prNumber); absent from every other stack. */
+export const previewPrNumber = config.preview?.prNumber;
+/** A pull-request preview's head branch (platform:preview.branch), as the workflow recorded it. */
+export const previewBranch = config.preview?.branch;
 /** The worker's Fly app name, e.g. `naluma-content`. */
 export const workerAppName = worker.appName;
 /** `https://<worker app>.fly.dev`; the worker serves nothing publicly in seed 000 (the Prefect UI is reached with `fly proxy`). */
@@ -331,12 +369,19 @@ export const workerUrl = pulumi.interpolate`https://${worker.hostname}`;
 export const workerPrivateHostname = worker.privateHostname;
 /** The dashboard's Fly app name, e.g. `naluma-dashboard`. */
 export const dashboardAppName = dashboard.appName;
-/** `https://dashboard.naluma.space` (behind Cloudflare Access). */
-export const dashboardUrl = dashboard.url;
+/**
+ * `https://dashboard.naluma.space` (behind Cloudflare Access); a private preview dashboard's Flycast address,
+ * `http://naluma-dashboard-pr-<n>.flycast`, reachable inside the Fly organization's network only.
+ */
+export const dashboardUrl = publicDashboard ? publicDashboard.url : pulumi.interpolate`http://${dashboard.appName}.flycast`;
+/** How to open a private preview dashboard from your machine (then browse http://localhost:<port>); absent when it is public. */
+export const dashboardProxyCommand = publicDashboard
+  ? undefined
+  : pulumi.interpolate`fly proxy ${config.dashboard.internalPort}:80 ${dashboard.appName}.flycast -a ${dashboard.appName}`;
 /** The Access application's audience tag (CF_ACCESS_AUD), for other apps that verify the same Access JWTs. */
-export const dashboardAccessAud = dashboard.accessAud;
+export const dashboardAccessAud = publicDashboard?.accessAud;
 /** The Zero Trust team name (CF_ACCESS_TEAM_DOMAIN). */
-export const dashboardTeamDomain = dashboard.teamDomain;
+export const dashboardTeamDomain = publicDashboard?.teamDomain;
 /** The docs site's URL, only from the stack with `platform:docs.enabled`. */
 export const docsUrl = docs?.url;
 /** Where Prefect clients reach the API: `http://localhost:4200/api` colocated, `https://<server>.fly.dev/api` standalone. */
@@ -345,8 +390,10 @@ export const prefectApiUrl = prefect.apiUrl;
 export const prefectAuthString = prefect.authString ? pulumi.secret(prefect.authString) : undefined;
 /** The Neon project id; branch stacks read it from the owner stack. */
 export const neonProjectId = neon.projectId;
-/** This stack's own branch: `main` in the owner stack, e.g. `staging` elsewhere. */
+/** This stack's own branch: `main` in the owner stack, e.g. `staging` elsewhere; a pull-request preview's parent in staging. */
 export const neonBranchId = neon.branchId;
+/** When Neon deletes a pull-request preview's branch (Neon's `expires_at`); absent from every other stack. */
+export const neonBranchExpiresAt = config.preview?.databaseExpiresAt;
 /** The project's `main` branch, the parent of every other stack's branch. */
 export const neonMainBranchId = neonSetup.mainBranchId ?? neon.branchId;
 /** The project owner's Neon-managed role, e.g. `naluma_content_owner`. */
@@ -361,5 +408,5 @@ export const databaseUrl = pulumi.secret(neonUrls.app);
 export const migrationsDatabaseUrl = pulumi.secret(neonUrls.migrations);
 /** PREFECT_API_DATABASE_CONNECTION_URL: `prefect_server` on the direct host (secret). */
 export const prefectDatabaseUrl = pulumi.secret(neonUrls.prefect);
-/** The GitHub Actions environment holding this stack's deploy secrets. */
-export const githubEnvironment = deployEnvironment.environment;
+/** The GitHub Actions environment holding this stack's deploy secrets; absent from a pull-request preview. */
+export const githubEnvironment = deployEnvironment?.environment;

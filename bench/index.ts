@@ -4,6 +4,7 @@
  */
 import { serializeProviders } from "../test/harness/serialize";
 import { benchFly } from "./fly";
+import { benchFlyRateLimits } from "./fly-rate-limits";
 import { benchNeon } from "./neon";
 import { printTable, type Figures } from "./measure";
 
@@ -41,6 +42,23 @@ async function main(): Promise<void> {
   printTable(
     "API calls and our own time (emulators, instant transitions)",
     figures.map((row) => ({ phase: row.phase, reads: row.reads, writes: row.writes, "ms": row.ms })),
+  );
+
+  const limited = await benchFlyRateLimits();
+  printTable(
+    "Fly rate limits: N machines created at once in one app (1 req/s per action and app, burst 3; Retry-After in whole seconds)",
+    limited.map((row) => ({
+      N: row.machines,
+      "bound s": (row.boundMs / 1000).toFixed(1),
+      "wall s": (row.wallMs / 1000).toFixed(2),
+      "wall/bound": row.boundMs > 0 ? (row.wallMs / row.boundMs).toFixed(3) : "-",
+      "over bound s": ((row.wallMs - row.boundMs) / 1000).toFixed(2),
+      "429s": row.rateLimited,
+      creates: row.creates,
+      lists: row.lists,
+      failures: row.failures.length,
+      "first failure": row.failures[0]?.slice(0, 90) ?? "",
+    })),
   );
 
   const serialized = await serializeProviders(serializedResources.map((resource) => ({ ...resource, name: resource.module })));

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { failures } from "../dynamic-providers/core/check";
 import { Branch } from "../dynamic-providers/neon/branch";
+import { neonTimestampRule, parseNeonTimestamp } from "../dynamic-providers/neon/check";
 import { ConnectionUri } from "../dynamic-providers/neon/connection-uri";
 import { checkPostgresName, Database } from "../dynamic-providers/neon/database";
 import { Endpoint } from "../dynamic-providers/neon/endpoint";
@@ -134,6 +135,14 @@ export interface NeonProjectBranchArgs extends NeonProjectCommonArgs {
    * @example `"2025-06-01"`
    */
   resetFromParent?: pulumi.Input<string>;
+  /**
+   * When Neon deletes the branch and its compute: an RFC 3339 timestamp at most 30 days ahead, e.g. a preview's
+   * safety net should its teardown never run. A new value moves it in place; removing it removes the expiry. A
+   * reset keeps it. Neon refuses an expiry on a branch with children.
+   * @default none: the branch never expires
+   * @example `"2026-07-01T00:00:00Z"`
+   */
+  expiresAt?: pulumi.Input<string>;
 }
 
 /** Owner mode creates the project; branch mode branches from an existing one. */
@@ -345,7 +354,7 @@ export class NeonProject extends pulumi.ComponentResource {
   private createBranch(name: string, branch: NeonProjectBranchArgs): BranchTarget {
     const created = new Branch(
       `${name}-branch`,
-      { projectId: branch.projectId, name: branch.name, parentId: branch.parentBranchId, resetFromParent: branch.resetFromParent },
+      { projectId: branch.projectId, name: branch.name, parentId: branch.parentBranchId, resetFromParent: branch.resetFromParent, expiresAt: branch.expiresAt },
       { parent: this },
     );
     // The copied owner role would keep the parent's password (and get it back on every reset): adopting it
@@ -471,6 +480,11 @@ function validate(name: string, args: NeonProjectArgs): void {
   const required: readonly string[] = mode === "owner" ? ["name", "regionId"] : ["projectId", "parentBranchId", "name", "ownerRoleName"];
   const missing = required.filter((field) => (args as unknown as Record<string, unknown>)[field] === undefined);
   if (missing.length > 0) fail(`${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} required in ${String(mode)} mode`);
+
+  const expiresAt = (args as { expiresAt?: unknown }).expiresAt;
+  if (mode === "branch" && typeof expiresAt === "string" && parseNeonTimestamp(expiresAt) === undefined) {
+    fail(`expiresAt must be ${neonTimestampRule}, got ${JSON.stringify(expiresAt)}`);
+  }
 
   const databases = Object.keys(args.databases ?? {});
   if (databases.length === 0) fail("databases must name at least one database, e.g. `{ app: {} }`");

@@ -20,6 +20,11 @@ export interface TextOptions {
   rule?: string;
   /** A value shown in the fix command instead of `<value>`. */
   example?: string;
+  /**
+   * Take a number or a boolean as its text: `pulumi config set --path` stores `123` and `true` typed, so a
+   * name that happens to read as one (a git branch called `123`) arrives as one.
+   */
+  scalar?: boolean;
 }
 
 export interface NumberOptions {
@@ -296,7 +301,8 @@ class Scope implements ProgramReader {
   text(key: string, options: TextOptions = {}): string {
     const { value, path, read } = this.take(key, options.example);
     const before = read.problems.list.length;
-    const text = read.text(path, value, options.default);
+    const scalar = options.scalar === true && (typeof value === "number" || typeof value === "boolean");
+    const text = read.text(path, scalar ? String(value) : value, options.default);
     if (read.problems.list.length > before) return text ?? "";
     if (options.pattern) read.match(path, text, options.pattern, options.rule ?? `text matching ${options.pattern}`);
     else if (text === undefined) read.problems.add(path, options.rule ? `is required (${options.rule})` : "is required");

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
-import { retryingFetch } from "../core/http";
+import { isTransportError } from "../core/errors";
 import { poll } from "../core/poll";
 import { dynamicProvider } from "../core/provider";
-import { body, flyApi, ignoreNotFound, isStatus, waitForApp, type Schemas } from "./client";
+import { body, flyApi, flyFetch, ignoreNotFound, isStatus, waitForApp, type FlyApi, type Schemas } from "./client";
 
 /** Fly app names: lowercase letters, digits and dashes, a DNS label (they become `<name>.fly.dev`). */
 export const appNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -35,6 +35,12 @@ function outputs(inputs: AppInputs, app: Schemas["App"], adopted: boolean): AppO
   };
 }
 
+/** Whether the org's app list holds the app (the list is not subject to the not-visible-yet window of GET). */
+async function isListed(api: FlyApi, orgSlug: string, name: string): Promise<boolean> {
+  const listed = await body(api.GET("/v1/apps", { params: { query: { org_slug: orgSlug } } }));
+  return (listed.apps ?? []).some((app) => app.name === name);
+}
+
 export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
   async check(_olds, news) {
     // During preview a field fed by another resource's output arrives as the unknown marker: not checkable yet.
@@ -64,11 +70,16 @@ export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
         return { id: inputs.name, outs: outputs(inputs, existing, true) };
       }
     }
+    // The idempotency key makes a repeat of this create safe, so a 5xx or a dropped connection is retried,
+    // and a create that timed out is sent once more: the repeat answers with the app the first one made.
+    const request = {
+      body: { name: inputs.name, org_slug: inputs.orgSlug, network: inputs.network, idempotency_key: `pulumi-${inputs.name}-${Date.now()}` },
+      fetch: flyFetch({ idempotent: true }),
+    };
     try {
-      // The idempotency key makes a repeat of this create safe, so a 5xx or a dropped connection is retried.
-      await api.POST("/v1/apps", {
-        body: { name: inputs.name, org_slug: inputs.orgSlug, network: inputs.network, idempotency_key: `pulumi-${inputs.name}-${Date.now()}` },
-        fetch: retryingFetch({ idempotent: true }),
+      await api.POST("/v1/apps", request).catch((error: unknown) => {
+        if (isTransportError(error) && error.failure === "timeout") return api.POST("/v1/apps", request);
+        throw error;
       });
     } catch (error) {
       if (isStatus(error, 409, 422) && !inputs.adopt) {
@@ -104,17 +115,40 @@ export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
 
   /**
    * App delete is asynchronous (202): wait until the name is free, so a replacement (deleteBeforeReplace)
-   * can create the app of the same name right after.
+   * can create the app of the same name right after. A 404 is not proof that the app is gone: right after
+   * create, app-scoped calls answer 404 for a while (fly-go WaitForApp). So the app counts as gone only
+   * once GET answers 404 and the org's app list no longer holds it; an app still listed is deleted again.
    */
-  async delete(id) {
+  async delete(id, props) {
     const api = flyApi();
-    await ignoreNotFound(() => api.DELETE("/v1/apps/{app_name}", { params: { path: { app_name: id } } }));
+    const orgSlug = (props as Partial<AppOutputs> | undefined)?.orgSlug;
+    const path = { app_name: id };
+    // Inside the window GET and DELETE may also answer 401; the org's list (same token) tells that apart
+    // from a bad token, so 401 is only tolerated when there is a list to check.
+    const hidden = orgSlug ? [404, 401] : [404];
+    const unlessHidden = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await fn();
+      } catch (error) {
+        if (isStatus(error, ...hidden)) return undefined;
+        throw error;
+      }
+    };
+    /** True when Fly accepted the delete (202), false when the app was not visible to it. */
+    const deleteOnce = async (): Promise<boolean> => (await unlessHidden(() => api.DELETE("/v1/apps/{app_name}", { params: { path } }))) !== undefined;
+    let accepted = await deleteOnce();
     await poll({
       description: `fly app '${id}' to be deleted`,
       timeoutMs: 120_000,
       intervalMs: 250,
-      fn: () => ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: id } } }))),
-      predicate: (app) => app === undefined,
+      fn: async () => {
+        const listed = orgSlug ? await isListed(api, orgSlug, id) : false;
+        const visible = await unlessHidden(() => body(api.GET("/v1/apps/{app_name}", { params: { path } })));
+        if (!visible && !listed) return true;
+        if (!accepted) accepted = await deleteOnce();
+        return false;
+      },
+      predicate: (gone) => gone,
     });
   },
 });

@@ -1,9 +1,9 @@
 import type { Client, Middleware } from "openapi-fetch";
-import { apiError, errorText, isApiError } from "../core/errors";
+import { apiError, errorText, isApiError, isTransportError, transportError } from "../core/errors";
 import { envOr, requireEnv } from "../core/env";
-import { retryingFetch, type RetryingFetchOptions } from "../core/http";
+import { attemptsHeader, defaultAttemptTimeoutMs, elapsedHeader, retryingFetch, type RetryingFetchOptions } from "../core/http";
 import { poll } from "../core/poll";
-import { sleep } from "../core/retry";
+import { defaultRetryPolicy, sleep } from "../core/retry";
 import type { components, paths } from "./schema.gen";
 
 export type FlyApi = Client<paths>;
@@ -12,12 +12,37 @@ export type MachineConfig = Schemas["fly.MachineConfig"];
 export type Machine = Schemas["Machine"];
 
 export const defaultFlyApiUrl = "https://api.machines.dev";
+const service = "Fly Machines";
+
+/** A positive number of seconds from the environment, in ms; `fallbackMs` when unset. */
+function envSecondsMs(name: string, fallbackMs: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallbackMs;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of seconds, got ${JSON.stringify(raw)}`);
+  return value * 1000;
+}
+
+/**
+ * The fetch every Fly call goes through: retries (429 with Retry-After plus jitter; 5xx and dropped
+ * connections where safe), a timeout per attempt (FLY_API_TIMEOUT_SECONDS, default 30) and a budget for
+ * the whole call (FLY_API_RETRY_BUDGET_SECONDS, default 60), both read at call time. `options` override
+ * them per request, e.g. a long-poll's longer attempt.
+ */
+export function flyFetch(options: RetryingFetchOptions = {}): (input: Request) => Promise<Response> {
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? envSecondsMs("FLY_API_TIMEOUT_SECONDS", defaultAttemptTimeoutMs);
+  const budgetMs = envSecondsMs("FLY_API_RETRY_BUDGET_SECONDS", defaultRetryPolicy.budgetMs);
+  // A request given a longer attempt (a long-poll, an exec) gets a budget that holds that attempt.
+  const policy = options.policy ?? { ...defaultRetryPolicy, budgetMs: options.attemptTimeoutMs ? Math.max(budgetMs, attemptTimeoutMs) : budgetMs };
+  return retryingFetch({ ...options, service, policy, attemptTimeoutMs });
+}
 
 /**
  * A typed Machines API client. The token and base URL are read here, at call time, from FLY_API_TOKEN and
  * FLY_API_URL, so nothing secret is captured when Pulumi serializes a provider. Every non-2xx answer
- * becomes an ApiError naming the method, path, status and Fly's error text. `options.idempotent` is only
- * for calls safe to repeat after a 5xx (secrets set).
+ * becomes an ApiError naming the method, path, status and Fly's error text; a request without an answer
+ * becomes a TransportError naming the method, path and cause. `options.idempotent` is only for calls safe
+ * to repeat after a 5xx (secrets set).
  */
 export function flyApi(options: RetryingFetchOptions = {}): FlyApi {
   const createClient = (require("openapi-fetch") as typeof import("openapi-fetch")).default;
@@ -25,7 +50,7 @@ export function flyApi(options: RetryingFetchOptions = {}): FlyApi {
   const client = createClient<paths>({
     baseUrl: envOr("FLY_API_URL", defaultFlyApiUrl).replace(/\/+$/, ""),
     headers: { Authorization: token.startsWith("FlyV1 ") ? token : `Bearer ${token}` },
-    fetch: retryingFetch(options),
+    fetch: flyFetch(options),
   });
   client.use(throwOnError);
   return client;
@@ -41,14 +66,23 @@ const throwOnError: Middleware = {
     } catch {
       // Not JSON: keep the text.
     }
+    const attempts = Number(response.headers.get(attemptsHeader) ?? "1");
     throw apiError({
-      service: "Fly Machines",
+      service,
       method: request.method,
       path: new URL(request.url).pathname,
       status: response.status,
       detail: errorText(body, response.statusText || "no error text"),
       requestId: response.headers.get("fly-request-id") ?? undefined,
+      attempts,
+      elapsedMs: Number(response.headers.get(elapsedHeader) ?? "0"),
     });
+  },
+  // The retrying fetch names its own failures; anything else that escapes fetch gets the call's name too.
+  onError({ request, error }) {
+    if (isTransportError(error) || isApiError(error)) return error instanceof Error ? error : undefined;
+    const url = new URL(request.url);
+    return transportError({ service, method: request.method, path: url.pathname, host: url.host, cause: error, attempts: 1, elapsedMs: 0 });
   },
 };
 
@@ -173,9 +207,12 @@ export async function waitForMachineState(
   const path = { app_name: appName, machine_id: machineId };
   for (;;) {
     const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+    const waitSeconds = Math.min(60, remaining);
     try {
       await api.GET("/v1/apps/{app_name}/machines/{machine_id}/wait", {
-        params: { path, query: { state, version: options.version, timeout: Math.min(60, remaining) } },
+        params: { path, query: { state, version: options.version, timeout: waitSeconds } },
+        // A long-poll: the attempt may take as long as the server holds it, plus room for the answer.
+        fetch: flyFetch({ attemptTimeoutMs: (waitSeconds + 15) * 1000 }),
       });
       return;
     } catch (error) {

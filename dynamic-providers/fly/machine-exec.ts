@@ -4,7 +4,7 @@ import { dynamicProvider } from "../core/provider";
 import { runOnceLifecycle } from "../core/run-once";
 import { sleep } from "../core/retry";
 import { appNamePattern } from "./app";
-import { body, flyApi, isStatus } from "./client";
+import { body, flyApi, flyFetch, isStatus } from "./client";
 
 const defaultTimeoutSeconds = 60;
 const defaultRetryDelaySeconds = 5;
@@ -53,6 +53,8 @@ async function run(inputs: MachineExecInputs): Promise<MachineExecOutputs> {
         api.POST("/v1/apps/{app_name}/machines/{machine_id}/exec", {
           params: { path },
           body: { command: inputs.command, timeout: inputs.timeoutSeconds ?? defaultTimeoutSeconds },
+          // The answer comes when the command has finished: the attempt may take that long, and some more.
+          fetch: flyFetch({ attemptTimeoutMs: ((inputs.timeoutSeconds ?? defaultTimeoutSeconds) + 30) * 1000 }),
         }),
       );
     } catch (error) {

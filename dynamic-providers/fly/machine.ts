@@ -174,6 +174,19 @@ async function adoptMachine(api: FlyApi, inputs: MachineInputs, existing: FlyMac
   return updateMachine(api, inputs, machineId, true);
 }
 
+/** A machine of this name exists: ours from an interrupted run, or adopt is set; otherwise an actionable error. */
+async function takeOver(api: FlyApi, inputs: MachineInputs, existing: FlyMachine): Promise<{ id: string; outs: MachineOutputs }> {
+  const leftByUs = existing.config?.metadata?.[managedByKey] === managedByValue;
+  if (!inputs.adopt && !leftByUs) {
+    throw new Error(
+      `${label(inputs)}: a machine of this name already exists (id ${existing.id}, state ${existing.state}). ` +
+        "Set `adopt: true` to take it over (this is also how a machine left by an interrupted `pulumi up` is found again), or choose another name.",
+    );
+  }
+  const outs = await adoptMachine(api, inputs, existing, leftByUs);
+  return { id: outs.machineId, outs: { ...outs, adopted: inputs.adopt === true } };
+}
+
 export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
   async check(_olds, news) {
     return checkMachine(news);
@@ -191,19 +204,17 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
     };
   },
 
+  /**
+   * Creates first, by name, and lists the app's machines only when that is not the whole story: Fly
+   * refuses a second machine of the same name, or the answer was lost (5xx, dropped, timed out) and the
+   * unique name tells whether the create happened. A create is never sent twice. `adopt` lists first, as
+   * taking over a machine made by hand is its point.
+   */
   async create(inputs) {
     const api = flyApi();
-    const existing = await findMachineByName(api, inputs.appName, inputs.name);
-    if (existing) {
-      const leftByUs = existing.config?.metadata?.[managedByKey] === managedByValue;
-      if (!inputs.adopt && !leftByUs) {
-        throw new Error(
-          `${label(inputs)}: a machine of this name already exists (id ${existing.id}, state ${existing.state}). ` +
-            "Set `adopt: true` to take it over (this is also how a machine left by an interrupted `pulumi up` is found again), or choose another name.",
-        );
-      }
-      const outs = await adoptMachine(api, inputs, existing, leftByUs);
-      return { id: outs.machineId, outs: { ...outs, adopted: inputs.adopt === true } };
+    if (inputs.adopt) {
+      const existing = await findMachineByName(api, inputs.appName, inputs.name);
+      if (existing) return takeOver(api, inputs, existing);
     }
     let created: FlyMachine | undefined;
     try {
@@ -214,8 +225,13 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
         }),
       );
     } catch (error) {
-      // Create is not idempotent, so it is never repeated blindly: after an answer that may hide a success
-      // (5xx, dropped connection), the unique name tells whether the machine exists.
+      if (isStatus(error, 409, 422)) {
+        // A conflict: the name is taken (by a machine left by an interrupted `pulumi up`, or one made by hand),
+        // or something else is busy (a mounted volume attached elsewhere), which the lookup tells apart.
+        const existing = await findMachineByName(api, inputs.appName, inputs.name);
+        if (!existing) throw error;
+        return takeOver(api, inputs, existing);
+      }
       if (!(isStatus(error, 500, 502, 503, 504) || isConnectionError(error))) throw error;
       created = await findMachineByName(api, inputs.appName, inputs.name);
       if (!created) throw error;

@@ -214,14 +214,33 @@ export const volumeProvider = dynamicProvider<VolumeInputs, VolumeOutputs>({
   },
 });
 
+/**
+ * Grows the volume to `sizeGb`, idempotently: Fly refuses an extend to a size the volume already has ("must
+ * be greater"), which is what a repeat sees after an extend whose answer was lost (a retried PUT, or the
+ * next `pulumi up` with the old size still in state). A refused extend is checked against the live size:
+ * already at least `sizeGb` is success.
+ */
+async function extend(api: FlyApi, wanted: VolumeInputs, volumeId: string, sizeGb: number): Promise<FlyVolume> {
+  const path = volumePath(wanted.appName, volumeId);
+  try {
+    const extended = await body(api.PUT("/v1/apps/{app_name}/volumes/{volume_id}/extend", { params: { path }, body: { size_gb: sizeGb } }));
+    if (extended.volume) return extended.volume;
+  } catch (error) {
+    if (!isStatus(error, 400, 409, 412, 422)) throw error;
+    const live = await body(api.GET("/v1/apps/{app_name}/volumes/{volume_id}", { params: { path } }));
+    if ((live.size_gb ?? 0) >= sizeGb) return live;
+    throw error;
+  }
+  return body(api.GET("/v1/apps/{app_name}/volumes/{volume_id}", { params: { path } }));
+}
+
 /** Brings a volume from `current` to `wanted`: extend to grow, PUT for snapshot settings. */
 async function applyChanges(api: FlyApi, current: VolumeInputs, wanted: VolumeInputs, volumeId: string): Promise<VolumeOutputs> {
   const path = volumePath(wanted.appName, volumeId);
   let volume: FlyVolume | undefined;
   const wantedSize = wanted.sizeGb ?? 1;
   if (current.sizeGb !== undefined && wantedSize > current.sizeGb) {
-    const extended = await body(api.PUT("/v1/apps/{app_name}/volumes/{volume_id}/extend", { params: { path }, body: { size_gb: wantedSize } }));
-    volume = extended.volume;
+    volume = await extend(api, wanted, volumeId, wantedSize);
   } else if (current.sizeGb !== undefined && wantedSize < current.sizeGb) {
     throw new Error(`${label(wanted, volumeId)}: cannot shrink volume from ${current.sizeGb} to ${wantedSize} GB; Fly volumes only grow`);
   }

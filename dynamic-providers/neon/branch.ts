@@ -2,9 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Branch as NeonBranch, BranchUpdateRequest } from "@neondatabase/api-client";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { branchNameProblem, neonIdPattern, neonIdRule } from "./check";
+import { branchExpiryProblem, branchNameProblem, neonIdPattern, neonIdRule, neonTimestampRule, normaliseNeonTimestamp, parseNeonTimestamp } from "./check";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
-
 
 export interface BranchInputs {
   projectId: string;
@@ -19,6 +18,11 @@ export interface BranchInputs {
    * (restoreProjectBranch). The branch id and its endpoints stay, so connection strings do not change.
    */
   resetFromParent?: string;
+  /**
+   * When Neon deletes the branch (`expires_at`), RFC 3339; check() turns it into Neon's form (UTC, whole
+   * seconds, `Z`). Unset means the branch never expires: an expiry set by hand is removed.
+   */
+  expiresAt?: string;
   /** Take over an existing branch of this name instead of creating one. */
   adopt?: boolean;
 }
@@ -30,6 +34,8 @@ export interface BranchOutputs extends BranchInputs {
   protected: boolean;
   /** When the branch was last reset from its parent (ISO 8601), if ever. */
   resetAt?: string;
+  /** The expiry Neon reports (Neon's form), so refresh sees one changed or removed by hand. */
+  expiresAt?: string;
   logicalSize?: number;
   /** The project's default branch: Neon refuses to delete it, so delete() releases it instead. */
   isDefault: boolean;
@@ -49,6 +55,7 @@ function outputs(inputs: BranchInputs, branch: NeonBranch, extra: { adopted: boo
     parentId: branch.parent_id ?? inputs.parentId,
     protected: branch.protected,
     resetAt: branch.last_reset_at ?? extra.resetAt,
+    expiresAt: branch.expires_at === undefined ? undefined : normaliseNeonTimestamp(branch.expires_at),
     logicalSize: branch.logical_size,
     isDefault: branch.default,
     adopted: extra.adopted,
@@ -66,12 +73,21 @@ async function findBranch(api: NeonApi, projectId: string, name: string): Promis
   return response.branches.find((branch) => branch.name === name);
 }
 
-/** PATCH with only the fields that differ: Neon answers 400 "cannot set branch to the same name" otherwise. */
-function branchChanges(current: { name: string; protected?: boolean }, wanted: BranchInputs): BranchUpdateRequest["branch"] {
+/**
+ * PATCH with only the fields that differ: Neon answers 400 "cannot set branch to the same name" otherwise. An
+ * expiry to remove is sent as `null` (the spec's "If this field is set to null, the expiration timestamp is removed").
+ */
+function branchChanges(current: { name: string; protected?: boolean; expiresAt?: string }, wanted: BranchInputs): BranchUpdateRequest["branch"] {
   const change: BranchUpdateRequest["branch"] = {};
   if (current.name !== wanted.name) change.name = wanted.name;
   if ((current.protected ?? false) !== (wanted.protected ?? false)) change.protected = wanted.protected ?? false;
+  if (current.expiresAt !== wanted.expiresAt) change.expires_at = wanted.expiresAt ?? null;
   return change;
+}
+
+/** The live branch's fields branchChanges compares. */
+function current(branch: NeonBranch): { name: string; protected: boolean; expiresAt?: string } {
+  return { name: branch.name, protected: branch.protected, expiresAt: branch.expires_at === undefined ? undefined : normaliseNeonTimestamp(branch.expires_at) };
 }
 
 async function patchBranch(api: NeonApi, projectId: string, branchId: string, change: BranchUpdateRequest["branch"]): Promise<NeonBranch | undefined> {
@@ -85,7 +101,7 @@ function resetRequested(olds: { resetFromParent?: string }, news: { resetFromPar
 }
 
 export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
-  async check(_olds, news) {
+  async check(olds, news) {
     const problems = failures("neon branch", isUnknown(news.name) ? undefined : news.name);
     if (!isUnknown(news.projectId)) problems.pattern("projectId", news.projectId, neonIdPattern, neonIdRule);
     if (!isUnknown(news.name)) {
@@ -100,7 +116,21 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
     if (news.resetFromParent !== undefined && !isUnknown(news.resetFromParent) && typeof news.resetFromParent !== "string") {
       problems.add("resetFromParent", "must be a string (any new value triggers a reset)", news.resetFromParent);
     }
-    return { inputs: { ...news, protected: news.protected ?? false }, failures: problems.list };
+    const inputs: BranchInputs = { ...news, protected: news.protected ?? false };
+    if (news.expiresAt !== undefined && !isUnknown(news.expiresAt)) {
+      if (parseNeonTimestamp(news.expiresAt) === undefined) {
+        problems.add("expiresAt", `must be ${neonTimestampRule}`, news.expiresAt);
+      } else {
+        inputs.expiresAt = normaliseNeonTimestamp(news.expiresAt);
+        // Only a new or changed expiry must lie ahead: an unchanged one keeps applying while its day comes closer.
+        const problem = inputs.expiresAt === olds.expiresAt ? undefined : branchExpiryProblem(inputs.expiresAt, Date.now());
+        if (problem !== undefined) problems.add("expiresAt", `must ${problem}`, news.expiresAt);
+      }
+      if (news.protected === true) {
+        problems.add("expiresAt", "cannot be set on a protected branch (Neon neither expires protected branches nor protects expiring ones); set `protected: false` or remove expiresAt", news.expiresAt);
+      }
+    }
+    return { inputs, failures: problems.list };
   },
 
   async diff(_id, olds, news) {
@@ -108,7 +138,7 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
     // An unset parentId means "the default branch", which create() resolved and stored: only an explicit,
     // different parent replaces the branch.
     if (news.parentId !== undefined && news.parentId !== olds.parentId) replaces.push("parentId");
-    const updates = changedFields({ ...olds }, { protected: false, ...news }, ["name", "protected"]);
+    const updates = changedFields({ ...olds }, { protected: false, ...news }, ["name", "protected", "expiresAt"]);
     if (resetRequested(olds, news)) updates.push("resetFromParent");
     // Names are unique per project, so the old branch must go before its replacement can take the name.
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: true };
@@ -125,7 +155,7 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
               `but parentId is '${inputs.parentId}'; set parentId to match or leave it unset`,
           );
         }
-        const patched = await patchBranch(api, inputs.projectId, existing.id, branchChanges({ name: existing.name, protected: existing.protected }, inputs));
+        const patched = await patchBranch(api, inputs.projectId, existing.id, branchChanges(current(existing), inputs));
         return { id: existing.id, outs: outputs(inputs, patched ?? existing, { adopted: true }) };
       }
     }
@@ -138,6 +168,7 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
             name: inputs.name,
             ...(inputs.parentId !== undefined ? { parent_id: inputs.parentId } : {}),
             protected: inputs.protected ?? false,
+            ...(inputs.expiresAt !== undefined ? { expires_at: inputs.expiresAt } : {}),
           },
         }),
       );
@@ -172,7 +203,7 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
           "(or in the same update) to reset it",
       );
     }
-    await patchBranch(api, news.projectId, id, branchChanges({ name: olds.name, protected: olds.protected }, news));
+    await patchBranch(api, news.projectId, id, branchChanges({ name: olds.name, protected: olds.protected, expiresAt: olds.expiresAt }, news));
     let resetAt = olds.resetAt;
     if (reset) {
       const parentId = olds.parentId;
@@ -181,7 +212,9 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
       const result = await mutate(api, news.projectId, () => api.restoreProjectBranch(news.projectId, id, { source_branch_id: parentId }));
       resetAt = result.branch.last_reset_at ?? new Date().toISOString();
     }
-    const live = await getBranch(api, news.projectId, id);
+    let live = await getBranch(api, news.projectId, id);
+    // A reset restarts the expiry from the reset time (Neon keeps ttl_interval_seconds); put the wanted one back.
+    if (reset) live = (await patchBranch(api, news.projectId, id, branchChanges(current(live), { ...news, name: live.name, protected: live.protected }))) ?? live;
     return { outs: outputs({ ...news, parentId: olds.parentId }, live, { adopted: olds.adopted ?? false, resetAt }) };
   },
 
@@ -220,6 +253,13 @@ export interface BranchArgs {
    * delete-and-recreate "staging reset".
    */
   resetFromParent?: pulumi.Input<string>;
+  /**
+   * When Neon deletes the branch: an RFC 3339 timestamp at most 30 days ahead (Neon's limit). A new value
+   * updates it in place; removing it removes the expiry. Neon refuses it on a protected or default branch
+   * and on a branch with children. @default none: the branch never expires
+   * @example `"2026-07-01T00:00:00Z"`
+   */
+  expiresAt?: pulumi.Input<string>;
   /** Take over the existing branch of this name instead of failing. @default `false` */
   adopt?: pulumi.Input<boolean>;
 }
@@ -232,6 +272,7 @@ export class Branch extends pulumi.dynamic.Resource {
   declare readonly parentId: pulumi.Output<string | undefined>;
   declare readonly protected: pulumi.Output<boolean>;
   declare readonly resetAt: pulumi.Output<string | undefined>;
+  declare readonly expiresAt: pulumi.Output<string | undefined>;
   declare readonly logicalSize: pulumi.Output<number | undefined>;
   declare readonly isDefault: pulumi.Output<boolean>;
   declare readonly adopted: pulumi.Output<boolean>;
@@ -244,6 +285,7 @@ export class Branch extends pulumi.dynamic.Resource {
         ...args,
         parentId: args.parentId,
         protected: args.protected,
+        expiresAt: args.expiresAt,
         branchId: undefined,
         resetAt: undefined,
         logicalSize: undefined,

@@ -7,7 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { FlyAppArgs, GitHubEnvironmentReviewers } from "../../components";
 import { patterns, readProgramConfig, type ProgramReader } from "../../config-kit";
 import type { Autostop, MachineGuest } from "../../dynamic-providers/fly/machine-types";
-import { chatDevNames, environments, previewBranchProblem, previewSlug, type ChatDevNames, type Environment } from "./naming";
+import { chatDevNames, environments, previewBranchProblem, previewSlug, pullRequestSlug, type ChatDevNames, type Environment } from "./naming";
 
 export const namespace = "chat-dev";
 
@@ -49,10 +49,18 @@ export interface GuardrailsConfig {
   flyApiTokens: Record<Environment, pulumi.Output<string>>;
 }
 
+/**
+ * The keys the preview-environment workflow sets on each `pr-<number>` stack (`pulumi config set --path
+ * chat-dev:<key>`), after copying the `preview` template stack's config.
+ */
+export const pullRequestKeys = { environment: "environment", prNumber: "preview.prNumber", branch: "preview.branch" } as const;
+
 export interface ChatDevConfig {
   environment: Environment;
-  /** A preview's branch, e.g. `feature/addabutton`. */
+  /** A preview's branch, e.g. `feature/addabutton`: `preview.branch` in a pull request's stack, else `branch`. */
   branch?: string;
+  /** A pull request's number (`preview.prNumber`), in its preview stack only. */
+  prNumber?: number;
   /** A preview's app prefix, e.g. `addabutton`. */
   slug?: string;
   names: ChatDevNames;
@@ -169,7 +177,17 @@ export function schema(read: ProgramReader): ChatDevConfig {
   const environment = read.oneOf("environment", environments, { example: "staging" });
   let branch: string | undefined;
   let slug: string | undefined;
-  if (environment === "preview") {
+  let prNumber: number | undefined;
+  if (environment === "preview" && read.has("preview")) {
+    // A pull request's stack: the workflow's keys decide. `branch`, copied from the template with the rest, is
+    // the template's example for stacks made by hand and is superseded here.
+    read.optionalText("branch");
+    const pullRequest = read.section("preview");
+    prNumber = pullRequest.integer("prNumber", { min: 1, example: "12" });
+    branch = pullRequest.text("branch", { scalar: true, example: "feature/addabutton" });
+    // A stand-in while prNumber is wrong; the ConfigError is thrown before anything uses it.
+    slug = pullRequestSlug(branch, prNumber >= 1 && Number.isSafeInteger(prNumber) ? prNumber : 1);
+  } else if (environment === "preview") {
     branch = read.text("branch", { example: "feature/addabutton" });
     const problem = branch === "" ? undefined : previewBranchProblem(branch);
     if (problem !== undefined) read.problem("branch", problem, branch);
@@ -185,6 +203,7 @@ export function schema(read: ProgramReader): ChatDevConfig {
   return {
     environment,
     branch,
+    prNumber,
     slug,
     names,
     worker: readWorker(read, names, fly),

@@ -88,9 +88,11 @@ const guardrails = config.guardrails ? repositoryGuardrails(config.guardrails) :
 
 /** `production`, `staging` or `preview`. */
 export const environment = config.environment;
-/** A preview's branch and the prefix of its app names (`feature/addabutton` → `addabutton`). */
+/** A preview's branch and the prefix of its app names (`feature/addabutton` → `addabutton`; a pull request from another branch → `pr-<n>`). */
 export const previewBranch = config.branch;
 export const previewSlug = config.slug;
+/** A pull request's number, in its preview stack (`pr-<number>`) only. */
+export const previewPrNumber = config.prNumber;
 export const workerAppName = worker.appName;
 export const serverAppName = server.appName;
 export const webAppName = web.appName;

@@ -71,6 +71,20 @@ export function previewSlug(branch: string): string {
 }
 
 /**
+ * The preview prefix of a pull request (the preview-environment workflow's `chat-dev:preview.branch` and
+ * `preview.prNumber`): a branch the guide deploys (`feature/<slug>`, `features/<slug>`, one level) keeps the
+ * guide's slug, so its apps are the ones the guide names; any other branch (`main`, `fix/login`,
+ * `feature/a/b`, `dependabot/…`) gets `pr-<number>`.
+ *
+ * @example pullRequestSlug("feature/addabutton", 12) === "addabutton"
+ * @example pullRequestSlug("fix/login", 12) === "pr-12"
+ */
+export function pullRequestSlug(branch: string, prNumber: number): string {
+  if (!Number.isSafeInteger(prNumber) || prNumber < 1) throw new Error(`pull request number must be a whole number from 1, got ${JSON.stringify(prNumber)}`);
+  return previewBranchProblem(branch) === undefined ? previewSlug(branch) : `pr-${prNumber}`;
+}
+
+/**
  * The guide's names: production `chat-dev-<component>`, staging `chat-dev-<component>-dev`, a preview
  * `<slug>-chat-dev-<component>-dev`. The volume is `chat_dev_data_dev` in staging and every preview (the
  * guide's name); production's `chat_dev_data` is this program's choice, the guide does not name it.

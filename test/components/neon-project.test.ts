@@ -260,6 +260,15 @@ describe("branch mode", () => {
   });
 });
 
+describe("branch mode with expiresAt", () => {
+  it("hands the expiry to the branch, which a branch without one does not get", async () => {
+    await build("preview", { ...branch, name: "preview/pr-12", resetFromParent: undefined, expiresAt: "2026-07-01T00:00:00Z" });
+    expect(inputsOf(types.branch, "preview-branch")).toMatchObject({ name: "preview/pr-12", parentId: "br-main-1", expiresAt: "2026-07-01T00:00:00Z" });
+    await build("stage", branch);
+    expect(inputsOf(types.branch, "stage-branch").expiresAt).toBeUndefined();
+  });
+});
+
 describe("connection URLs", () => {
   let component: NeonProjectClass;
   beforeAll(async () => {
@@ -409,6 +418,8 @@ describe("arguments", () => {
     ["branch mode without parentBranchId", without(branchBase, "parentBranchId"), "parentBranchId is required in branch mode"],
     ["branch mode without name", without(branchBase, "name"), "name is required in branch mode"],
     ["branch mode without ownerRoleName", without(branchBase, "ownerRoleName"), "ownerRoleName is required in branch mode"],
+    ["an expiresAt without a time zone", { ...branchBase, expiresAt: "2026-07-01T00:00:00" }, 'expiresAt must be an RFC 3339 timestamp with seconds and a time zone, such as `2026-07-01T00:00:00Z` or `2026-07-01T02:00:00+02:00`, got "2026-07-01T00:00:00"'],
+    ["an expiresAt that is a date only", { ...branchBase, expiresAt: "2026-07-01" }, "expiresAt must be an RFC 3339 timestamp"],
     ["no database", { ...ownerBase, databases: {} }, "databases must name at least one database"],
     ["a database name over 63 bytes", { ...ownerBase, databases: { ["d".repeat(64)]: {} } }, `databases['${"d".repeat(64)}'] must be at most 63 bytes`],
     ["a role on a database not in databases", { ...ownerBase, roles: { web: app(["app", "blog"]) } }, `roles['web'].databases must list only keys of databases (app), got "blog"`],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, defaultRetryPolicy, isConnectionError, retryAfterMs, withRetry, type RetryPolicy } from "../../dynamic-providers/core/retry";
+import { backoffDelay, defaultRetryPolicy, isConnectionError, retryAfterDelay, retryAfterMs, withRetry, type RetryPolicy } from "../../dynamic-providers/core/retry";
 
 const fast: RetryPolicy = { maxAttempts: 4, budgetMs: 5_000, baseDelayMs: 1, maxDelayMs: 5 };
 
@@ -80,6 +80,55 @@ describe("withRetry and Retry-After", () => {
     );
     expect(value).toBe(2);
     expect(started[1] - started[0]).toBeGreaterThanOrEqual(390);
+  });
+});
+
+describe("withRetry and rate limits", () => {
+  it("counts refusals (429) apart from failures: they were not run, so only the budget bounds them", async () => {
+    let calls = 0;
+    const value = await withRetry(
+      async () => ++calls,
+      (outcome) => ("value" in outcome && outcome.value < 10 ? { retry: true, rateLimited: true, delayMs: 1, reason: "429" } : { retry: false }),
+      fast,
+    );
+    expect(value).toBe(10);
+    expect(calls).toBe(10);
+  });
+
+  it("stops at maxRateLimitedAttempts", async () => {
+    let calls = 0;
+    const value = await withRetry(
+      async () => ++calls,
+      () => ({ retry: true, rateLimited: true, delayMs: 1, reason: "429" }),
+      { ...fast, maxRateLimitedAttempts: 5 },
+    );
+    expect(value).toBe(5);
+  });
+
+  it("hands each attempt the call's deadline", async () => {
+    const deadlines: number[] = [];
+    const before = Date.now();
+    await withRetry(
+      async (_n, { deadline }) => deadlines.push(deadline),
+      (outcome) => ("value" in outcome && outcome.value < 2 ? { retry: true, reason: "again" } : { retry: false }),
+      fast,
+    );
+    expect(deadlines).toHaveLength(2);
+    expect(deadlines[0]).toBe(deadlines[1]);
+    expect(deadlines[0] - before).toBeGreaterThanOrEqual(fast.budgetMs);
+  });
+});
+
+describe("retryAfterDelay", () => {
+  it("is never earlier than Retry-After and at most 10% (+20 ms) later", () => {
+    expect(retryAfterDelay(1000, defaultRetryPolicy, () => 0)).toBe(1000);
+    expect(retryAfterDelay(1000, defaultRetryPolicy, () => 1)).toBe(1120);
+    expect(retryAfterDelay(0, defaultRetryPolicy, () => 1)).toBe(20);
+    const spread = new Set(Array.from({ length: 50 }, () => retryAfterDelay(1000, defaultRetryPolicy)));
+    expect(Math.min(...spread)).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...spread)).toBeLessThanOrEqual(1120);
+    // Clients refused together come back at different times.
+    expect(spread.size).toBeGreaterThan(10);
   });
 });
 

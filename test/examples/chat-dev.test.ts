@@ -5,7 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { appNamePattern } from "../../dynamic-providers/fly/app";
-import { chatDevNames, maxSlugLength, previewBranchProblem, previewSlug } from "../../examples/chat-dev/naming";
+import { pullRequestKeys } from "../../examples/chat-dev/config";
+import { chatDevNames, maxSlugLength, previewBranchProblem, previewSlug, pullRequestSlug } from "../../examples/chat-dev/naming";
 import {
   expectConfigError,
   exported,
@@ -22,6 +23,7 @@ import {
   type StackRun,
 } from "../programs/program-harness";
 import { generatedSecrets, types } from "../programs/provider-mocks";
+import { pathValue, workflowConfig, workflowConfigSets } from "../stacks/pull-request-workflow";
 
 const dir = "examples/chat-dev";
 const guardrailsStack = "organization/chat-dev/production";
@@ -410,6 +412,97 @@ describe("preview: feature/addabutton", () => {
       FLY_WORKER_APP: "fix-login-page-chat-dev-worker-dev",
       WORKER_CALLBACK_URL: "https://fix-login-page-chat-dev-server-dev.fly.dev",
     });
+  });
+});
+
+describe("pull-request previews: the preview-environment workflow's keys over Pulumi.preview.yaml", () => {
+  /** The stack `pr-<number>` the workflow makes: the template, then its keys. */
+  const runPullRequest = (prNumber: number, branch: string, extra: Json = {}): Promise<StackRun> =>
+    runProgram({ dir, stack: "preview", outputsFor, stackReferences: { [guardrailsStack]: productionOutputs }, overrides: { ...workflowConfig(prNumber, branch), ...extra } });
+
+  it("the workflow sets exactly the keys this program reads for a pull request", () => {
+    expect(workflowConfigSets().map((set) => set.key)).toEqual(Object.values(pullRequestKeys));
+  });
+
+  it("a feature/<slug> branch keeps the guide's names; the template's chat-dev:branch is superseded", async () => {
+    const run = await runPullRequest(12, "feature/make-it-blue");
+    for (const [name, appName] of [["worker", "make-it-blue-chat-dev-worker-dev"], ["server", "make-it-blue-chat-dev-server-dev"], ["web", "make-it-blue-chat-dev-web-dev"]]) {
+      expect(resource(run, types.flyApp, name).inputs.name).toBe(appName);
+    }
+    expect([await exportValue(run, "previewBranch"), await exportValue(run, "previewSlug"), await exportValue(run, "previewPrNumber")]).toEqual(["feature/make-it-blue", "make-it-blue", 12]);
+  });
+
+  it("any other branch gets pr-<number>: pr-12-chat-dev-*-dev, wired to each other, stopped when idle, with the preview secrets", async () => {
+    const run = await runPullRequest(12, "fix/login");
+    expect(resourcesOf(run, types.flyApp).map((app) => app.inputs.name)).toEqual(["pr-12-chat-dev-worker-dev", "pr-12-chat-dev-server-dev", "pr-12-chat-dev-web-dev"]);
+    expect(envOf(run, "server-app-0")).toMatchObject({
+      FLY_WORKER_APP: "pr-12-chat-dev-worker-dev",
+      FLY_WORKER_IMAGE: "registry.fly.io/pr-12-chat-dev-worker-dev:latest",
+      WORKER_CALLBACK_URL: "https://pr-12-chat-dev-server-dev.fly.dev",
+    });
+    expect(resource(run, flyVolume, "server-chat_dev_data_dev-app-0").inputs).toMatchObject({ appName: "pr-12-chat-dev-server-dev", name: "chat_dev_data_dev" });
+    for (const machine of ["server-app-0", "web-app-0"]) {
+      const [service] = resource(run, types.flyMachine, machine).inputs.services as Json[];
+      expect(service).toMatchObject({ autostop: "stop", autostart: true, minMachinesRunning: 0 });
+    }
+    expect(flySecrets(run, "server-secrets")).toMatchObject({ WORKER_SECRET: previewWorkerSecret, CHAT_DEV_ENCRYPTION_KEY: previewEncryptionKey });
+    expect(run.registrations.filter((registration) => registration.type.startsWith("github:"))).toEqual([]);
+    expect(await exported(run, "webUrl")).toEqual({ value: "https://pr-12-chat-dev-web-dev.fly.dev", secret: false });
+    expect([await exportValue(run, "previewBranch"), await exportValue(run, "previewSlug")]).toEqual(["fix/login", "pr-12"]);
+  });
+
+  it("a branch named 123, which Pulumi stores as a number, is a branch like any other", async () => {
+    const run = await runPullRequest(7, "123");
+    expect(workflowConfig(7, "123")).toMatchObject({ preview: { prNumber: 7, branch: 123 } });
+    expect(resource(run, types.flyApp, "web").inputs.name).toBe("pr-7-chat-dev-web-dev");
+    expect(await exportValue(run, "previewBranch")).toBe("123");
+  });
+
+  it.each([
+    ["PR number 0", { preview: { prNumber: 0 } }, "preview.prNumber", "must be at least 1"],
+    ["no branch", { preview: { prNumber: 3, branch: null } }, "preview.branch", "is required"],
+  ] as [string, Json, string, string][])("refuses %s, naming the key", async (_label, extra, key, rule) => {
+    const problem = await expectConfigError(runPullRequest(3, "feature/x", extra), key);
+    expect(problem).toContain(rule);
+  });
+
+  it("refuses the pull request's keys outside a preview stack", async () => {
+    const problem = await expectConfigError(runProgram({ dir, stack: "staging", outputsFor, overrides: { preview: { prNumber: 3, branch: "feature/x" } } }), "preview");
+    expect(problem).toContain("is not a key this program reads");
+  });
+});
+
+describe("pullRequestSlug (naming.ts): the guide's slug for its branches, pr-<number> for the rest", () => {
+  it.each([
+    ["feature/addabutton", "addabutton"],
+    ["features/Fix_Login.Page", "fix-login-page"],
+    ["feature/émoji-ünïcode", "moji-n-code"],
+    ["main", "pr-12"],
+    ["fix/login", "pr-12"],
+    ["feature/a/b", "pr-12"],
+    ["feature/___", "pr-12"],
+    ["Feature/x", "pr-12"],
+    ["dependabot/npm_and_yarn/axios-1.7.4", "pr-12"],
+    ["", "pr-12"],
+  ])("%j → %s", (branch, slug) => {
+    expect(pullRequestSlug(branch, 12)).toBe(slug);
+    for (const name of Object.values(chatDevNames("preview", slug)).slice(0, 3)) expect(name).toMatch(appNamePattern);
+  });
+
+  it("keeps a long feature slug's cut and hash, and fits the largest number in Fly's 63 characters", () => {
+    const long = `feature/${"make-the-button-bigger-".repeat(4)}now`;
+    expect(pullRequestSlug(long, 12)).toBe(previewSlug(long));
+    const widest = chatDevNames("preview", pullRequestSlug("main", Number.MAX_SAFE_INTEGER)).worker;
+    expect(widest).toBe(`pr-${Number.MAX_SAFE_INTEGER}-chat-dev-worker-dev`);
+    expect(widest.length).toBeLessThanOrEqual(63);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])("refuses pull request number %s", (prNumber) => {
+    expect(() => pullRequestSlug("main", prNumber)).toThrow("pull request number must be a whole number from 1");
+  });
+
+  it("reads a typed branch value as Pulumi stores it", () => {
+    expect([pathValue("123"), pathValue("true"), pathValue("0123"), pathValue("feature/x")]).toEqual([123, true, "0123", "feature/x"]);
   });
 });
 

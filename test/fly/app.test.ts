@@ -162,6 +162,41 @@ describe("app faults", () => {
     expect(keys[1]).toBe(keys[0]);
   });
 
+  it("creates once when the create's answer is lost after Fly made the app: the repeat with the same key gets the same app", async () => {
+    emu.faults.failNext("Apps_create", 1, { kind: "actThenDrop" });
+    const outs = await create();
+    expect(emu.state.apps.size).toBe(1);
+    expect(outs.appId).toBe(emu.state.apps.get(name)?.id);
+    const creates = calls("Apps_create");
+    expect(creates.map((call) => call.status)).toEqual([0, 201]);
+    expect((creates[1].responseBody as { id: string }).id).toBe(outs.appId);
+  });
+
+  it("sends a create that got no answer in time once more with the same key: one app", async () => {
+    emu.faults.failNext("Apps_create", 1, { kind: "actThenHang" });
+    process.env.FLY_API_TIMEOUT_SECONDS = "0.3";
+    try {
+      await create();
+    } finally {
+      delete process.env.FLY_API_TIMEOUT_SECONDS;
+    }
+    expect(emu.state.apps.size).toBe(1);
+    const keys = calls("Apps_create").map((call) => (call.requestBody as { idempotency_key: string }).idempotency_key);
+    expect(calls("Apps_create").map((call) => call.status)).toEqual([0, 201]);
+    expect(keys[1]).toBe(keys[0]);
+  });
+
+  it.each<[401 | 404]>([[404], [401]])("delete inside the %i window right after create deletes the app, not just reports it", async (status) => {
+    emu.faults.appNotReadyFor(600, status);
+    await fly("POST", "/v1/apps", { name, org_slug: "personal" });
+    emu.resetCalls();
+    await provider.delete(name, { ...inputs, appId: "", hostname: "", privateHostname: "", adopted: false });
+    expect(emu.state.apps.has(name)).toBe(false);
+    const deletes = calls("Apps_delete").map((call) => call.status);
+    expect(deletes[0]).toBe(status);
+    expect(deletes.at(-1)).toBe(202);
+  });
+
   it("retries a 500 and a dropped connection on the GET", async () => {
     const outs = await create();
     emu.faults.failNext("Apps_show", 1, { kind: "status", status: 500 });

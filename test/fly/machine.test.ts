@@ -50,6 +50,16 @@ async function create(news: MachineInputs): Promise<MachineOutputs> {
   return result.outs as MachineOutputs;
 }
 
+/** Runs `fn` with FLY_API_TIMEOUT_SECONDS set (the provider reads it at call time). */
+async function withTimeout<T>(seconds: number, fn: () => Promise<T>): Promise<T> {
+  process.env.FLY_API_TIMEOUT_SECONDS = String(seconds);
+  try {
+    return await fn();
+  } finally {
+    delete process.env.FLY_API_TIMEOUT_SECONDS;
+  }
+}
+
 function liveMachine(id: string) {
   const machine = emu.state.apps.get(appName)?.machines.get(id);
   if (!machine) throw new Error(`no machine ${id} in the emulator`);
@@ -325,6 +335,50 @@ describe("machine faults", () => {
     expect(calls("Machines_create")).toHaveLength(1);
   });
 
+  it("finds the machine when the create's answer is lost after Fly made it (acted, then dropped)", async () => {
+    emu.faults.failNext("Machines_create", 1, { kind: "actThenDrop" });
+    const outs = await create(web);
+    // Never sent twice: the unique name told that the create had happened.
+    expect(calls("Machines_create").map((call) => call.status)).toEqual([0]);
+    expect(calls("Machines_list")).toHaveLength(1);
+    expect([...(emu.state.apps.get(appName)?.machines.values() ?? [])].map((machine) => machine.id)).toEqual([outs.machineId]);
+    expect(outs.state).toBe("started");
+  });
+
+  it("a create never answered times out, named, and the machine it made is found by name", async () => {
+    emu.faults.failNext("Machines_create", 1, { kind: "actThenHang" });
+    const outs = await withTimeout(0.3, () => create(web));
+    expect(calls("Machines_create").map((call) => call.status)).toEqual([0]);
+    expect(emu.state.apps.get(appName)?.machines.size).toBe(1);
+    expect(outs.state).toBe("started");
+  });
+
+  it("a create never answered that made nothing fails in its timeout, naming the call and the cause", async () => {
+    emu.faults.failNext("Machines_create", 1, { kind: "hang" });
+    const started = Date.now();
+    await expect(withTimeout(0.3, () => create(web))).rejects.toThrow(
+      /^Fly Machines API POST \/v1\/apps\/draft-app\/machines failed: no answer within 300ms \(timeout\)$/,
+    );
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(calls("Machines_create")).toHaveLength(1);
+    expect(emu.state.apps.get(appName)?.machines.size).toBe(0);
+  });
+
+  it("a dropped create that made nothing fails naming the call and the reset, without a second POST", async () => {
+    emu.faults.failNext("Machines_create", 1, { kind: "drop" });
+    await expect(create(web)).rejects.toThrow(/^Fly Machines API POST \/v1\/apps\/draft-app\/machines failed: connection reset: 127\.0\.0\.1:\d+ closed the connection before answering/);
+    expect(calls("Machines_create")).toHaveLength(1);
+    expect(emu.state.apps.get(appName)?.machines.size).toBe(0);
+  });
+
+  it("a read never answered fails in its timeout, naming the call", async () => {
+    const outs = await create(web);
+    emu.faults.failNext("Machines_show", 1, { kind: "hang" });
+    await expect(withTimeout(0.3, () => provider.read(outs.machineId, outs))).rejects.toThrow(
+      `Fly Machines API GET /v1/apps/draft-app/machines/${outs.machineId} failed: no answer within 300ms (timeout)`,
+    );
+  });
+
   it("retries GET after a 500 and after a dropped connection", async () => {
     const outs = await create(web);
     emu.resetCalls();
@@ -368,7 +422,9 @@ describe("machine faults", () => {
     expect(outs.machineId).toBe(left[0].id);
     expect(outs.adopted).toBe(false);
     expect(outs.state).toBe("started");
-    expect(calls("Machines_create")).toEqual([]);
+    // Created first by name: Fly refused the taken name, and only then was the app's list read.
+    expect(calls("Machines_create").map((call) => call.status)).toEqual([409]);
+    expect(calls("Machines_list")).toHaveLength(1);
   });
 });
 

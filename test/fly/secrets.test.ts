@@ -174,9 +174,10 @@ describe("secrets faults", () => {
   });
 
   it("keeps values out of the error when the API keeps failing", async () => {
-    emu.faults.failNext("Secrets_update", 6, { kind: "status", status: 429, retryAfterSeconds: 0 });
+    // 5xx are retried up to 6 attempts (a 429 would be retried until the time budget runs out).
+    emu.faults.failNext("Secrets_update", 6, { kind: "status", status: 503 });
     const error = await failureOf(() => create());
-    expect(error.message).toMatch(/POST \/v1\/apps\/naluma-dashboard\/secrets failed with 429/);
+    expect(error.message).toMatch(/POST \/v1\/apps\/naluma-dashboard\/secrets failed with 503: service unavailable \(after 6 attempts in [\d.]+m?s\)/);
     expect(remoteValues()).toEqual({});
   });
 

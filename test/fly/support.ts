@@ -77,6 +77,8 @@ export function useFlyEmulator(options: UseFlyEmulatorOptions = {}): FlyTestEmul
 
   afterEach(async () => {
     await options.tearDown?.();
+    // Clean-up is not what a test measures: it runs without rate limits.
+    emu.rateLimits = undefined;
     for (const app of [...emu.state.apps.keys()]) await fly("DELETE", `/v1/apps/${app}`);
     emu.assertContract();
   });

@@ -167,6 +167,37 @@ describe("volume lifecycle", () => {
 });
 
 describe("volume faults", () => {
+  it("grows a volume whose extend answer was lost after Fly acted: the repeat's \"must be greater\" is checked against the live size", async () => {
+    const outs = await create(data);
+    emu.faults.failNext("Volumes_extend", 1, { kind: "actThenDrop" });
+    emu.resetCalls();
+    const updated = (await provider.update(outs.volumeId, outs, await checked({ ...data, sizeGb: 2 }))).outs as VolumeOutputs;
+    expect(updated.sizeGb).toBe(2);
+    expect(liveVolume(outs.volumeId)?.sizeGb).toBe(2);
+    expect(calls("Volumes_extend").map((call) => call.status)).toEqual([0, 400]);
+  });
+
+  it("a later run with the old size still in state succeeds when the volume already has the size", async () => {
+    const outs = await create(data);
+    await fly("PUT", `/v1/apps/${appName}/volumes/${outs.volumeId}/extend`, { size_gb: 2 });
+    const updated = (await provider.update(outs.volumeId, outs, await checked({ ...data, sizeGb: 2 }))).outs as VolumeOutputs;
+    expect(updated.sizeGb).toBe(2);
+    // Already bigger than wanted (grown by hand): success too, reporting the live size.
+    await fly("PUT", `/v1/apps/${appName}/volumes/${outs.volumeId}/extend`, { size_gb: 5 });
+    const again = (await provider.update(outs.volumeId, updated, await checked({ ...data, sizeGb: 3 }))).outs as VolumeOutputs;
+    expect(again.sizeGb).toBe(5);
+  });
+
+  it("still fails an extend Fly refuses for another reason, naming the call", async () => {
+    const outs = await create(data);
+    emu.faults.failNext("Volumes_extend", 1, { kind: "status", status: 500 });
+    emu.faults.failNext("Volumes_extend", 5, { kind: "status", status: 503 });
+    await expect(provider.update(outs.volumeId, outs, await checked({ ...data, sizeGb: 2 }))).rejects.toThrow(
+      `Fly Machines API PUT /v1/apps/${appName}/volumes/${outs.volumeId}/extend failed with 503: service unavailable (after 6 attempts`,
+    );
+    expect(liveVolume(outs.volumeId)?.sizeGb).toBe(1);
+  });
+
   it("retries a 429 on create after Retry-After", async () => {
     emu.faults.failNext("Volumes_create", 1, { kind: "status", status: 429, retryAfterSeconds: 1 });
     await create(data);

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { EndpointType } from "@neondatabase/api-client";
 import { Client } from "pg";
 import { branchProvider, type BranchInputs, type BranchOutputs } from "../../dynamic-providers/neon/branch";
+import { neonTimestamp } from "../../dynamic-providers/neon/check";
 import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
 import { providerUnderTest } from "../support/provider";
 import { useNeonEmulator } from "./support";
@@ -14,6 +15,9 @@ let mainId: string;
 let ownerPassword: string;
 
 const writes = () => emu.calls.filter((call) => call.method !== "GET");
+const day = 86_400_000;
+/** A timestamp `days` from now in Neon's form (UTC, whole seconds, `Z`). */
+const inDays = (days: number): string => neonTimestamp(Date.now() + days * day);
 const callsTo = (operationId: string) => emu.calls.filter((call) => call.operationId === operationId);
 
 async function checked(news: Partial<BranchInputs>, olds: Partial<BranchInputs> = {}): Promise<BranchInputs> {
@@ -68,6 +72,40 @@ describe("check", () => {
     expect(failure.reason).toContain(text);
   });
 
+  it.each([
+    { case: "a date without a time", expiresAt: "2026-07-01", text: "must be an RFC 3339 timestamp with seconds and a time zone" },
+    { case: "a time without a zone", expiresAt: "2026-07-01T00:00:00", text: "must be an RFC 3339 timestamp" },
+    { case: "no seconds", expiresAt: "2026-07-01T00:00Z", text: "must be an RFC 3339 timestamp" },
+    { case: "30 February", expiresAt: "2026-02-30T00:00:00Z", text: "must be an RFC 3339 timestamp" },
+    { case: "a number", expiresAt: 1782864000, text: "must be an RFC 3339 timestamp" },
+    { case: "a past time", expiresAt: "2020-01-01T00:00:00Z", text: "must be in the future (it is " },
+    { case: "31 days ahead", expiresAt: "31 days", text: "must be at most 30 days ahead, Neon's limit" },
+  ])("refuses expiresAt $case, naming expiresAt", async ({ expiresAt, text }) => {
+    const value = expiresAt === "31 days" ? inDays(31) : expiresAt;
+    const result = await provider.check({} as BranchInputs, { projectId: "p-1", name: "preview", expiresAt: value } as unknown as BranchInputs);
+    expect(result.failures?.map((failure) => failure.property)).toEqual(["expiresAt"]);
+    expect(result.failures?.[0].reason).toContain(`neon branch 'preview': expiresAt ${text}`);
+  });
+
+  it("refuses an expiry on a protected branch, which Neon refuses too", async () => {
+    const result = await provider.check({} as BranchInputs, { projectId: "p-1", name: "preview", protected: true, expiresAt: inDays(7) });
+    expect(result.failures?.map((failure) => failure.reason)).toEqual([expect.stringContaining("expiresAt cannot be set on a protected branch")]);
+  });
+
+  it("writes expiresAt in Neon's form: UTC, whole seconds, Z", async () => {
+    const at = Date.parse(inDays(3));
+    const offset = new Date(at + 2 * 3_600_000).toISOString().replace(/\.000Z$/, ".750+02:00");
+    const result = await provider.check({} as BranchInputs, { projectId: "p-1", name: "preview", expiresAt: offset });
+    expect(result.failures).toEqual([]);
+    expect(result.inputs).toMatchObject({ expiresAt: neonTimestamp(at) });
+  });
+
+  it("keeps an unchanged expiry that has come closer or passed (only a new one must lie ahead)", async () => {
+    const olds = { projectId: "p-1", name: "preview", protected: false, expiresAt: "2020-01-01T00:00:00Z" };
+    expect((await provider.check(olds, { projectId: "p-1", name: "preview", expiresAt: "2020-01-01T00:00:00Z" })).failures).toEqual([]);
+    expect((await provider.check(olds, { projectId: "p-1", name: "preview", expiresAt: "2020-01-02T00:00:00Z" })).failures).toHaveLength(1);
+  });
+
   it("defaults protected to false", async () => {
     expect((await provider.check({} as BranchInputs, { projectId: "p-1", name: "staging" })).inputs).toMatchObject({ protected: false });
   });
@@ -91,6 +129,14 @@ describe("diff (pure)", () => {
     for (const change of [{ name: "stage" }, { protected: true }, { resetFromParent: "2026-01-01" }]) {
       expect(await provider.diff("br-s", olds, { ...news, ...change })).toMatchObject({ changes: true, replaces: [] });
     }
+  });
+
+  it("a new or removed expiresAt updates in place", async () => {
+    const expiring = { ...olds, expiresAt: "2030-01-01T00:00:00Z" };
+    expect(await provider.diff("br-s", expiring, { ...news, expiresAt: "2030-01-02T00:00:00Z" })).toMatchObject({ changes: true, replaces: [] });
+    expect(await provider.diff("br-s", expiring, news)).toMatchObject({ changes: true, replaces: [] });
+    expect(await provider.diff("br-s", olds, { ...news, expiresAt: "2030-01-01T00:00:00Z" })).toMatchObject({ changes: true, replaces: [] });
+    expect(await provider.diff("br-s", expiring, { ...news, expiresAt: "2030-01-01T00:00:00Z" })).toMatchObject({ changes: false });
   });
 
   it("an unchanged or removed reset trigger is no change", async () => {
@@ -235,5 +281,84 @@ describe("lifecycle against the emulator", () => {
     // Neon answers 204 to deleting a branch that is already gone [spec]; a 404 (project gone) is tolerated too.
     expect(callsTo("deleteProjectBranch").map((call) => call.status)).toEqual([200, 204]);
     expect(await provider.read(outs.branchId, outs)).toEqual({ id: "" });
+  });
+});
+
+describe("expiresAt against the emulator (a preview's safety net)", () => {
+  let inputs: BranchInputs;
+  let outs: BranchOutputs;
+
+  it("creates the branch with expires_at and reads it back", async () => {
+    emu.resetCalls();
+    inputs = await checked({ name: "preview/pr-12", parentId: mainId, expiresAt: inDays(7) });
+    const created = await provider.create(inputs);
+    outs = created.outs as BranchOutputs;
+    expect(callsTo("createProjectBranch")[0].requestBody).toEqual({ branch: { name: "preview/pr-12", parent_id: mainId, protected: false, expires_at: inputs.expiresAt } });
+    expect(emu.state.branch(projectId, created.id)?.expires_at).toBe(inputs.expiresAt);
+    expect(outs.expiresAt).toBe(inputs.expiresAt);
+    expect((await provider.read(outs.branchId, outs)).props).toEqual(outs);
+  });
+
+  it("an expiry removed by hand shows on refresh, and the next update puts it back", async () => {
+    await neonApi().updateProjectBranch(projectId, outs.branchId, { branch: { expires_at: null } });
+    const drifted = (await provider.read(outs.branchId, outs)).props as BranchOutputs;
+    expect(drifted.expiresAt).toBeUndefined();
+    expect(await provider.diff(outs.branchId, drifted, inputs)).toMatchObject({ changes: true, replaces: [] });
+    emu.resetCalls();
+    const updated = await provider.update(outs.branchId, drifted, inputs);
+    expect(callsTo("updateProjectBranch").map((call) => call.requestBody)).toEqual([{ branch: { expires_at: inputs.expiresAt } }]);
+    expect((updated.outs as BranchOutputs).expiresAt).toBe(inputs.expiresAt);
+    outs = updated.outs as BranchOutputs;
+  });
+
+  it("a later expiry moves it in place, sending only expires_at", async () => {
+    emu.resetCalls();
+    const later = await checked({ ...inputs, expiresAt: inDays(8) }, inputs);
+    expect(await provider.diff(outs.branchId, outs, later)).toMatchObject({ changes: true, replaces: [] });
+    const updated = await provider.update(outs.branchId, outs, later);
+    expect(writes().map((call) => [call.operationId, call.requestBody])).toEqual([["updateProjectBranch", { branch: { expires_at: later.expiresAt } }]]);
+    expect(emu.state.branch(projectId, outs.branchId)?.expires_at).toBe(later.expiresAt);
+    outs = updated.outs as BranchOutputs;
+    inputs = later;
+  });
+
+  it("a reset keeps the wanted expiry: Neon restarts the countdown, update() sets it back", async () => {
+    emu.resetCalls();
+    // One second later, so Neon's restarted countdown (reset time + the interval) differs from the wanted expiry.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const reset = await checked({ ...inputs, resetFromParent: "2026-11-23" }, inputs);
+    const updated = await provider.update(outs.branchId, outs, reset);
+    const patches = callsTo("updateProjectBranch");
+    expect(writes().map((call) => call.operationId)).toEqual(["restoreProjectBranch", "updateProjectBranch"]);
+    expect(patches.map((call) => call.requestBody)).toEqual([{ branch: { expires_at: inputs.expiresAt } }]);
+    expect((callsTo("restoreProjectBranch")[0].responseBody as { branch: { expires_at: string } }).branch.expires_at).not.toBe(inputs.expiresAt);
+    expect(emu.state.branch(projectId, outs.branchId)?.expires_at).toBe(inputs.expiresAt);
+    expect((updated.outs as BranchOutputs).expiresAt).toBe(inputs.expiresAt);
+    outs = updated.outs as BranchOutputs;
+    inputs = reset;
+  });
+
+  it("removing expiresAt removes the expiry (PATCH expires_at: null)", async () => {
+    emu.resetCalls();
+    const { expiresAt: _dropped, ...rest } = inputs;
+    const without = await checked(rest, inputs);
+    expect(await provider.diff(outs.branchId, outs, without)).toMatchObject({ changes: true, replaces: [] });
+    const updated = await provider.update(outs.branchId, outs, without);
+    expect(callsTo("updateProjectBranch").map((call) => call.requestBody)).toEqual([{ branch: { expires_at: null } }]);
+    expect(emu.state.branch(projectId, outs.branchId)?.expires_at).toBeUndefined();
+    expect((updated.outs as BranchOutputs).expiresAt).toBeUndefined();
+    const back = await provider.update(outs.branchId, updated.outs as BranchOutputs, inputs);
+    outs = back.outs as BranchOutputs;
+  });
+
+  it("once Neon's job deletes the expired branch, refresh sees it gone and delete is a no-op", async () => {
+    expect(await emu.expireBranches(new Date(Date.parse(inputs.expiresAt ?? "") + 1000))).toEqual([outs.branchId]);
+    expect(await provider.read(outs.branchId, outs)).toEqual({ id: "" });
+    emu.resetCalls();
+    await provider.delete(outs.branchId, outs);
+    // The job's own delete_timeline may still run (423, ridden out); then Neon answers 204: already gone.
+    const statuses = callsTo("deleteProjectBranch").map((call) => call.status);
+    expect(statuses.at(-1)).toBe(204);
+    expect(statuses.filter((status) => status !== 423 && status !== 204)).toEqual([]);
   });
 });

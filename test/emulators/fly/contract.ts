@@ -107,6 +107,11 @@ export class ContractChecker {
         const component = doc.components.schemas[deviation.component];
         if (!component) throw new Error(`deviation "${deviation.what}": no component ${deviation.component}`);
         setAt(component, deviation.path, deviation.schema, deviation.what);
+      } else if (deviation.kind === "requestProperty") {
+        const properties = request.components.schemas[deviation.component]?.["properties"];
+        if (!properties || typeof properties !== "object") throw new Error(`deviation "${deviation.what}": no properties in ${deviation.component}`);
+        if (deviation.name in properties) throw new Error(`deviation "${deviation.what}": ${deviation.component} already declares ${deviation.name}`);
+        (properties as Record<string, unknown>)[deviation.name] = deviation.schema;
       } else if (deviation.kind === "responseBody" || (deviation.kind === "status" && deviation.body)) {
         this.deviationIndex.set(deviation, extra.length);
         extra.push(deviation.body ?? errorBodySchema);
@@ -244,7 +249,9 @@ export class ContractChecker {
   checkResponse(op: MatchedOperation, status: number, body: unknown): string[] {
     const { operation } = this.route(op);
     const label = `${op.operationId} response ${status}`;
-    const applicable = this.deviations.filter((d) => d.kind !== "schemaPatch" && d.kind !== "optionalRequestBody" && appliesTo(d.operationIds, op.operationId));
+    const applicable = this.deviations.filter(
+      (d) => d.kind !== "schemaPatch" && d.kind !== "optionalRequestBody" && d.kind !== "requestProperty" && appliesTo(d.operationIds, op.operationId),
+    );
     const bodyDeviation = applicable.find((d) => d.kind === "responseBody" && d.status === status);
     const declared = operation.responses[String(status)];
     const statusDeviation = applicable.find((d) => d.kind === "status" && d.statuses.includes(status));

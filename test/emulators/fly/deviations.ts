@@ -59,7 +59,15 @@ export interface OptionalRequestBody extends DeviationBase {
   operationIds: OperationIds;
 }
 
-export type Deviation = UndeclaredStatus | ResponseBody | QueryParameter | SchemaPatch | OptionalRequestBody;
+/** Requests may carry a property the spec's component schema does not declare. */
+export interface RequestProperty extends DeviationBase {
+  kind: "requestProperty";
+  component: string;
+  name: string;
+  schema: SchemaFragment;
+}
+
+export type Deviation = UndeclaredStatus | ResponseBody | QueryParameter | SchemaPatch | OptionalRequestBody | RequestProperty;
 
 const leaseEnvelope: SchemaFragment = {
   type: "object",
@@ -99,7 +107,9 @@ export const deviations: readonly Deviation[] = [
     kind: "status",
     operationIds: "*",
     statuses: [429],
-    what: "429 when the per-action rate limit (1 req/s, burst 3; Get Machine 5 req/s, burst 10) is exceeded",
+    what:
+      "429 {\"error\":\"rate limit exceeded\"} with Retry-After when a rate limit is exceeded: 1 req/s per action, burst 3, per machine or app; " +
+      "Get Machine 5 req/s, burst 10; app deletions 100/min (the emulator enforces them in its rate-limit mode, rate-limits.ts)",
     source: "[docs]",
   },
   {
@@ -180,6 +190,23 @@ export const deviations: readonly Deviation[] = [
     statuses: [409],
     what: "409 when a mounted volume is already attached to another machine (busy resource)",
     source: "[distilled]",
+  },
+  {
+    kind: "status",
+    operationIds: ["Machines_create"],
+    statuses: [409],
+    what:
+      "409 {\"error\":\"machine name ... is already in use by machine <id>\", \"status\":\"name_taken\"} for a second live machine of the same name " +
+      "(the spec calls names unique but declares no answer for a duplicate; the live status is not documented, so clients treat 409 and 422 alike)",
+    source: "[spec]",
+  },
+  {
+    kind: "requestProperty",
+    component: "CreateAppRequest",
+    name: "app_name",
+    schema: { type: "string" },
+    what: "app create takes the app's name as `app_name`, the body Fly's docs still show (the spec calls it `name`)",
+    source: "[docs]",
   },
   {
     kind: "responseBody",

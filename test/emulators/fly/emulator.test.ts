@@ -327,6 +327,120 @@ describe("Fly emulator", () => {
     expect((await api("GET", "/v1/apps/second-app")).status).toBe(401);
   });
 
+  it("loses answers: hang (nothing done), acted then dropped, acted then never answered", async () => {
+    const emu = await start();
+    const api = client(emu);
+    const timeout = { signal: AbortSignal.timeout(300) };
+    const raw = (path: string, body: unknown) =>
+      fetch(`${emu.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${emu.token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+        ...timeout,
+      });
+
+    emu.faults.failNext("Apps_create", 1, { kind: "hang" });
+    await expect(raw("/v1/apps", { name: "draft-app", org_slug: "personal" })).rejects.toThrow();
+    expect(emu.state.apps.has("draft-app")).toBe(false);
+
+    emu.faults.failNext("Apps_create", 1, { kind: "actThenDrop" });
+    await expect(api("POST", "/v1/apps", { name: "draft-app", org_slug: "personal" })).rejects.toThrow();
+    expect(emu.state.apps.has("draft-app")).toBe(true);
+    // The lost answer is recorded with status 0 and the body that was never sent.
+    expect(emu.calls.at(-1)).toMatchObject({ operationId: "Apps_create", status: 0, responseBody: { id: emu.state.apps.get("draft-app")?.id } });
+
+    emu.faults.failNext("Machines_create", 1, { kind: "actThenHang" });
+    await expect(
+      fetch(`${emu.url}/v1/apps/draft-app/machines`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${emu.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "web", config: machineConfig }),
+        signal: AbortSignal.timeout(300),
+      }),
+    ).rejects.toThrow();
+    expect([...(emu.state.apps.get("draft-app")?.machines.values() ?? [])].map((m) => m.name)).toEqual(["web"]);
+  });
+
+  it("refuses a second live machine of the same name (409 name_taken); a destroyed one frees the name", async () => {
+    const emu = await start();
+    const api = client(emu);
+    await createApp(api);
+    const first = await api("POST", "/v1/apps/draft-app/machines", { name: "web", config: machineConfig });
+    expect(first.status).toBe(200);
+    const second = await api("POST", "/v1/apps/draft-app/machines", { name: "web", config: machineConfig });
+    expect(second).toMatchObject({ status: 409, body: { error: `machine name "web" is already in use by machine ${first.body["id"]}`, status: "name_taken" } });
+    expect((await api("POST", "/v1/apps/draft-app/machines", { name: "worker", config: machineConfig })).status).toBe(200);
+    expect((await api("DELETE", `/v1/apps/draft-app/machines/${first.body["id"]}?force=true`)).status).toBe(200);
+    expect((await api("POST", "/v1/apps/draft-app/machines", { name: "web", config: machineConfig })).status).toBe(200);
+  });
+
+  it("honours idempotency_key on app create and takes the legacy app_name body", async () => {
+    const emu = await start();
+    const api = client(emu);
+    const first = await api("POST", "/v1/apps", { name: "draft-app", org_slug: "personal", idempotency_key: "k1" });
+    expect(first.status).toBe(201);
+    // Same key: the same app, not a name conflict and not a second app; with no name too.
+    expect(await api("POST", "/v1/apps", { name: "draft-app", org_slug: "personal", idempotency_key: "k1" })).toMatchObject({
+      status: 201,
+      body: { id: first.body["id"] },
+    });
+    expect((await api("POST", "/v1/apps", { org_slug: "personal", idempotency_key: "k1" })).body["id"]).toBe(first.body["id"]);
+    // Same key, another name: refused outright.
+    const other = await api("POST", "/v1/apps", { name: "other-app", org_slug: "personal", idempotency_key: "k1" });
+    expect(other.status).toBe(422);
+    expect(other.body["error"]).toContain('was used to create app "draft-app"');
+    // Without the key, the name is taken.
+    expect((await api("POST", "/v1/apps", { name: "draft-app", org_slug: "personal" })).status).toBe(422);
+    expect(emu.state.apps.size).toBe(1);
+
+    // The body Fly's docs show: app_name instead of name.
+    const legacy = await api("POST", "/v1/apps", { app_name: "docs-app", org_slug: "personal", network: "docs-net" });
+    expect(legacy.status).toBe(201);
+    expect(emu.state.apps.get("docs-app")).toMatchObject({ id: legacy.body["id"], orgSlug: "personal", network: "docs-net" });
+    expect(emu.violations).toEqual([]);
+  });
+
+  it("enforces Fly's rate limits per action and app or machine, with bursts and Retry-After", async () => {
+    const emu = await start({ rateLimits: true });
+    const api = client(emu);
+    await createApp(api);
+    const creates = [];
+    for (let i = 0; i < 4; i++) creates.push(await api("POST", "/v1/apps/draft-app/machines", { name: `m${i}`, config: machineConfig }));
+    // Burst of 3, then 429 with Retry-After in whole seconds.
+    expect(creates.map((reply) => reply.status)).toEqual([200, 200, 200, 429]);
+    expect(creates[3]).toMatchObject({ body: { error: "rate limit exceeded" } });
+    expect(creates[3].headers.get("retry-after")).toBe("1");
+    // Another action of the same app has its own bucket.
+    expect((await api("GET", "/v1/apps/draft-app/machines")).status).toBe(200);
+    // Get Machine: 10 at once per machine, then 429; another machine has its own bucket.
+    const id = String(creates[0].body["id"]);
+    const shows = [];
+    for (let i = 0; i < 11; i++) shows.push((await api("GET", `/v1/apps/draft-app/machines/${id}`)).status);
+    expect(shows).toEqual([...Array(10).fill(200), 429]);
+    expect((await api("GET", `/v1/apps/draft-app/machines/${String(creates[1].body["id"])}`)).status).toBe(200);
+    // Another app: its own buckets.
+    await createApp(api, "second-app");
+    expect((await api("POST", "/v1/apps/second-app/machines", { name: "m0", config: machineConfig })).status).toBe(200);
+    // One token a second: a second later the app may create again.
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    expect((await api("POST", "/v1/apps/draft-app/machines", { name: "m3", config: machineConfig })).status).toBe(200);
+    expect((await api("POST", "/v1/apps/draft-app/machines", { name: "m4", config: machineConfig })).status).toBe(429);
+    emu.rateLimits = undefined;
+    expect((await api("POST", "/v1/apps/draft-app/machines", { name: "m4", config: machineConfig })).status).toBe(200);
+  });
+
+  it("runs the rate limits on a faster clock: Retry-After in whole seconds of that clock", async () => {
+    const emu = await start({ rateLimits: { timeScale: 4 } });
+    const api = client(emu);
+    await createApp(api);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await api("POST", "/v1/apps/draft-app/machines", { config: machineConfig }));
+    expect(statuses.map((reply) => reply.status)).toEqual([200, 200, 200, 429]);
+    expect(statuses[3].headers.get("retry-after")).toBe("0.25");
+    await new Promise((resolve) => setTimeout(resolve, 260));
+    expect((await api("POST", "/v1/apps/draft-app/machines", { config: machineConfig })).status).toBe(200);
+  });
+
   it("records a contract violation for a request the spec rejects", async () => {
     const emu = await start();
     const api = client(emu);
@@ -391,6 +505,13 @@ describe("Fly contract checker", () => {
     expect(checker.checkResponse(show, 200, { config: { services: [{ autostop: "stop" }] } })).toHaveLength(1);
     const create = op("POST", "/v1/apps/a/machines");
     expect(checker.checkRequest(create, { query: {}, headers: {}, body: { config: { services: [{ autostop: true }] } } }).bodyError).toBeDefined();
+  });
+
+  it("checks the legacy app_name field as the deviation declares it", () => {
+    const create = op("POST", "/v1/apps");
+    expect(checker.checkRequest(create, { query: {}, headers: {}, body: { app_name: "docs-app", org_slug: "personal" } }).violations).toEqual([]);
+    expect(checker.checkRequest(create, { query: {}, headers: {}, body: { app_name: 3, org_slug: "personal" } }).bodyError).toContain("/app_name must be string");
+    expect(checker.checkResponse(op("POST", "/v1/apps/a/machines"), 409, { error: "taken", status: "name_taken" })).toEqual([]);
   });
 
   it("lists every deviation once, with a source tag from the behaviour notes", () => {

@@ -1,7 +1,22 @@
 import type { Store } from "./state";
 import { ids } from "./state";
 
-export type Fault = { kind: "status"; status: 429 | 500 | 502 | 503; retryAfterSeconds?: number } | { kind: "drop" };
+/**
+ * What a faulted request gets instead of its answer:
+ * - `status`: an error status without acting (429 with Retry-After, or a 5xx);
+ * - `drop`: the connection is closed without acting or answering;
+ * - `hang`: no answer ever and nothing done (the client's timeout has to end it);
+ * - `actThenDrop`: the request is carried out, then the connection is closed without an answer (the answer
+ *   is lost: the client cannot tell whether it acted);
+ * - `actThenHang`: the request is carried out, and the answer never comes.
+ * A lost answer is recorded with status 0 and the body that was not sent.
+ */
+export type Fault =
+  | { kind: "status"; status: 429 | 500 | 502 | 503; retryAfterSeconds?: number }
+  | { kind: "drop" }
+  | { kind: "hang" }
+  | { kind: "actThenDrop" }
+  | { kind: "actThenHang" };
 
 export interface FaultControls {
   /** The next `count` requests whose operationId matches (e.g. "Machines_create") answer with the fault. */

@@ -2,6 +2,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ContractChecker, type MatchedOperation } from "./contract";
 import { Faults, type FaultControls } from "./faults";
+import { bucketsFor, RateLimiter, type RateLimitOptions } from "./rate-limits";
 import { appRoutes } from "./routes/apps";
 import { HttpError, type Handler, type RouteContext, type RouteResult } from "./routes/common";
 import { detachVolumesOf, machineRoutes } from "./routes/machines";
@@ -11,6 +12,8 @@ import { Store, type FlyState } from "./state";
 import type { RecordedCall } from "../recorded-call";
 
 export type { ExecResult, Fault, FaultControls } from "./faults";
+export type { RateLimitOptions, RateRule } from "./rate-limits";
+export { flyRateLimits } from "./rate-limits";
 export type { FlyState, AppRecord, MachineRecord, VolumeRecord, SecretRecord, IpRecord, CertificateRecord, LeaseRecord, MachineState } from "./state";
 
 export type { RecordedCall } from "../recorded-call";
@@ -30,6 +33,11 @@ export interface FlyEmulator {
   faults: FaultControls;
   /** Time each machine state transition takes (0 = instant, the default). Settable at any time. */
   transitionMs: number;
+  /**
+   * Fly's documented rate limits (rate-limits.ts), enforced with 429 and Retry-After while set; off
+   * (undefined) by default. Setting it starts with full buckets.
+   */
+  rateLimits: RateLimitOptions | undefined;
   /** Read access to the stateful model. */
   state: FlyState;
   /** Stops the server; rejects if assertContract would throw. */
@@ -41,6 +49,8 @@ export interface FlyEmulatorOptions {
   transitionMs?: number;
   /** Org slugs apps may be created in; default ["personal"]. */
   orgs?: string[];
+  /** Enforce Fly's rate limits from the start (`true`: at Fly's own speed). @default off */
+  rateLimits?: boolean | RateLimitOptions;
 }
 
 const handlers: Record<string, Handler> = { ...appRoutes, ...machineRoutes, ...volumeRoutes, ...networkRoutes };
@@ -82,6 +92,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
   const calls: RecordedCall[] = [];
   const violations: string[] = [];
   store.onDestroyed = (machine) => detachVolumesOf({ store, faults }, machine);
+  let limiter: RateLimiter | undefined = opts.rateLimits ? new RateLimiter(opts.rateLimits === true ? {} : opts.rateLimits) : undefined;
 
   function authorized(header: string | undefined): boolean {
     if (!header) return false;
@@ -97,6 +108,10 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
     bodyError: string | undefined,
   ): Promise<RouteResult> {
     if (!authorized(authorization)) return errorResult(401, "Authenticate: token validation error");
+    if (limiter) {
+      const verdict = limiter.take(bucketsFor(op, ctx.query, ctx.body));
+      if (!verdict.ok) return { ...errorResult(429, "rate limit exceeded"), headers: { "retry-after": verdict.retryAfter } };
+    }
     const appName = op.pathParams["app_name"];
     if (appName !== undefined && op.operationId !== "Apps_create") {
       const app = store.apps.get(appName);
@@ -173,6 +188,8 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
       req.socket.destroy();
       return;
     }
+    // Never answered: the socket stays open until the client gives up or the emulator closes.
+    if (fault?.kind === "hang") return;
     if (fault?.kind === "status") {
       const result = errorResult(fault.status, statusText[fault.status] ?? "fault");
       if (fault.retryAfterSeconds !== undefined) result.headers = { "retry-after": String(fault.retryAfterSeconds) };
@@ -181,7 +198,14 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
     }
 
     const ctx: RouteContext = { store, faults, op, params: op.pathParams, query, headers, body };
-    send(await answer(op, ctx, headers["authorization"], requestCheck.bodyError), op);
+    const result = await answer(op, ctx, headers["authorization"], requestCheck.bodyError);
+    if (fault?.kind === "actThenDrop" || fault?.kind === "actThenHang") {
+      // Acted, but the answer is lost: recorded with status 0 and the body that was never sent.
+      call.responseBody = result.body;
+      if (fault.kind === "actThenDrop") req.socket.destroy();
+      return;
+    }
+    send(result, op);
   }
 
   const server = http.createServer((req, res) => {
@@ -213,6 +237,12 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
     violations,
     assertContract,
     faults,
+    get rateLimits() {
+      return limiter ? { timeScale: limiter.timeScale } : undefined;
+    },
+    set rateLimits(options: RateLimitOptions | undefined) {
+      limiter = options ? new RateLimiter(options) : undefined;
+    },
     get transitionMs() {
       return store.transitionMs;
     },

@@ -158,6 +158,8 @@ interface Waiter {
 export class Store implements FlyState {
   readonly apps = new Map<string, AppRecord>();
   readonly hostnames = new Map<string, string>();
+  /** Apps_create idempotency_key → the app that create made (a repeat with the key answers with it). */
+  readonly idempotencyKeys = new Map<string, AppRecord>();
   readonly orgs: string[];
   transitionMs: number;
   private readonly transitions = new Map<MachineRecord, NodeJS.Timeout>();

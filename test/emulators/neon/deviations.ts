@@ -100,6 +100,14 @@ export const deviations: readonly Deviation[] = [
     source: "[notes] Branches; [spec] recoverProject",
   },
   {
+    topic: "branch expiration",
+    neon:
+      "expires_at (RFC 3339) up to 30 days ahead, stored in whole seconds with ttl_interval_seconds; a reset restarts it with the same interval; not on protected, default or parent branches; a background job deletes expired branches (soft delete, 7-day recovery), not exactly on time; Early Access feature",
+    emulator:
+      "the same rules, stored as UTC `…Z` with whole seconds; refusals answer 400 with texts of the emulator's own (statuses and texts unverified); nothing expires on its own: a test runs the job with expireBranches(at), which deletes at once (no recovery); no Early Access check",
+    source: "[notes] Branch expiration; [spec] Branch.expires_at, BranchUpdateRequest",
+  },
+  {
     topic: "IP allow list",
     neon: "settings.allowed_ips restricts connections (Scale plan and above)",
     emulator: "stored, entries checked to look like an IP, range or CIDR, not enforced: 127.0.0.1 always connects; no plan checks",

@@ -248,6 +248,66 @@ describe("Neon emulator with the real @neondatabase/api-client", () => {
     expect(listed).toEqual(["guarded", "main", "preview"]);
     expect(emulator.violations).toEqual([]);
   });
+
+  it("branch expiration: keeps expires_at in Neon's form with its TTL, refuses Neon's restrictions, restarts the TTL on a reset, and its job deletes the branch", async () => {
+    const settled = async <T>(call: Promise<T>): Promise<T> => {
+      const result = await call;
+      await waitForOperations(api, projectId);
+      return result;
+    };
+    const day = 86_400_000;
+    const utc = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    // Two days ahead, written at +02:00 with a fraction: Neon keeps UTC and whole seconds.
+    const at = Date.now() + 2 * day;
+    const written = new Date(at + 2 * 3_600_000).toISOString().replace(/Z$/, "+02:00");
+    const created = await settled(api.createProjectBranch(projectId, { branch: { name: "expiring", expires_at: written }, endpoints: [{ type: EndpointType.ReadWrite }] }));
+    const expiringId = created.data.branch.id;
+    expect(created.data.branch.expires_at).toBe(utc(at));
+    expect(Math.abs((created.data.branch.ttl_interval_seconds ?? 0) - 2 * 86_400)).toBeLessThanOrEqual(2);
+    expect((await api.getProjectBranch(projectId, expiringId)).data.branch.expires_at).toBe(utc(at));
+
+    const preview = (await api.listProjectBranches({ projectId, search: "preview" })).data.branches.find((b) => b.name === "preview");
+    const child = await settled(api.createProjectBranch(projectId, { branch: { name: "preview-child", parent_id: preview?.id } }));
+    const refusals: [string, Promise<unknown>][] = [
+      ["a past expiry", api.createProjectBranch(projectId, { branch: { name: "late", expires_at: utc(Date.now() - 60_000) } })],
+      ["an expiry over 30 days ahead", api.createProjectBranch(projectId, { branch: { name: "far", expires_at: utc(Date.now() + 31 * day) } })],
+      ["a protected branch with an expiry", api.createProjectBranch(projectId, { branch: { name: "both", protected: true, expires_at: utc(at) } })],
+      ["a child of an expiring branch", api.createProjectBranch(projectId, { branch: { name: "grandchild", parent_id: expiringId } })],
+      ["protecting an expiring branch", api.updateProjectBranch(projectId, expiringId, { branch: { protected: true } })],
+      ["an expiry on the default branch", api.updateProjectBranch(projectId, mainBranchId, { branch: { expires_at: utc(at) } })],
+      ["an expiry on a branch with children", api.updateProjectBranch(projectId, preview?.id ?? "", { branch: { expires_at: utc(at) } })],
+    ];
+    for (const [what, call] of refusals) expect((await errorOf(call)).status, what).toBe(400);
+    expect((await api.getProjectBranch(projectId, expiringId)).data.branch).toMatchObject({ protected: false, expires_at: utc(at) });
+    await settled(api.deleteProjectBranch({ projectId, branchId: child.data.branch.id }));
+
+    const later = Date.now() + 5 * day;
+    const moved = await api.updateProjectBranch(projectId, expiringId, { branch: { expires_at: utc(later) } });
+    expect(moved.data.branch.expires_at).toBe(utc(later));
+    const ttl = moved.data.branch.ttl_interval_seconds ?? 0;
+    expect(Math.abs(ttl - 5 * 86_400)).toBeLessThanOrEqual(2);
+    // A reset restarts the countdown with the same interval, from the reset.
+    const beforeReset = Date.now();
+    const restored = await settled(api.restoreProjectBranch(projectId, expiringId, { source_branch_id: mainBranchId }));
+    const restarted = Date.parse(restored.data.branch.expires_at ?? "");
+    expect(restored.data.branch.ttl_interval_seconds).toBe(ttl);
+    expect(restarted).toBeGreaterThanOrEqual(Math.floor(beforeReset / 1000) * 1000 + ttl * 1000);
+    expect(restarted).toBeLessThanOrEqual(Date.now() + ttl * 1000);
+
+    const removed = await api.updateProjectBranch(projectId, expiringId, { branch: { expires_at: null } });
+    expect(removed.data.branch.expires_at).toBeUndefined();
+    expect(removed.data.branch.ttl_interval_seconds).toBeUndefined();
+    expect(await emulator.expireBranches(new Date(Date.now() + 40 * day))).toEqual([]);
+
+    await api.updateProjectBranch(projectId, expiringId, { branch: { expires_at: utc(Date.now() + day) } });
+    const port = emulator.state.cluster(projectId, expiringId)?.port ?? 0;
+    expect(await emulator.expireBranches()).toEqual([]);
+    expect(await emulator.expireBranches(new Date(Date.now() + 2 * day))).toEqual([expiringId]);
+    expect((await errorOf(api.getProjectBranch(projectId, expiringId))).status).toBe(404);
+    expect(emulator.state.endpoints(projectId).filter((e) => e.branch_id === expiringId)).toEqual([]);
+    expect(await isPortClosed(port)).toBe(true);
+    expect(emulator.violations).toEqual([]);
+  });
 });
 
 describe("Neon emulator operations and faults", () => {

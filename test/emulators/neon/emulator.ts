@@ -17,7 +17,7 @@ import {
   operationStatus,
   type OperationStatus,
 } from "./model";
-import { ApiError, handlers, teardownProject, type EmulatorCore, type Reply } from "./routes";
+import { ApiError, expireBranches, handlers, teardownProject, type EmulatorCore, type Reply } from "./routes";
 import type { RecordedCall } from "../recorded-call";
 
 export const API_PREFIX = "/api/v2";
@@ -53,6 +53,11 @@ export interface NeonEmulator {
   /** How long operations stay unfinished (scheduling → running → finished); settable between calls. */
   operationMs: number;
   state: NeonEmulatorState;
+  /**
+   * Runs Neon's expiry job as of `at` (default now): deletes every branch whose `expires_at` has passed, with its
+   * endpoints, as Neon's background job does on its own. Returns the deleted branch ids.
+   */
+  expireBranches(at?: Date): Promise<string[]>;
   /**
    * Where a Neon-shaped host (`Endpoint.host`, `connection_parameters.host` or `pooler_host`) really listens, for
    * code that builds its own URI from a host name; undefined for hosts of no live endpoint.
@@ -260,6 +265,12 @@ export async function startNeonEmulator(opts: StartNeonEmulatorOptions = {}): Pr
       core.operationMs = ms;
     },
     state,
+    expireBranches(at = new Date()) {
+      const run = () => expireBranches(core, at.getTime());
+      const next = mutationQueue.then(run, run);
+      mutationQueue = next.catch(() => undefined);
+      return next;
+    },
     resolveHost(host) {
       for (const project of projects.values()) {
         for (const endpoint of project.endpoints.values()) {

@@ -45,6 +45,9 @@ export interface BranchRecord {
   created_at: string;
   updated_at: string;
   last_reset_at?: string;
+  /** When Neon deletes the branch (UTC, whole seconds, `Z`), and the interval it was set for, restarted by a reset. */
+  expires_at?: string;
+  ttl_interval_seconds?: number;
   /** The branch's own PostgreSQL cluster: every Neon branch is backed by a real server. */
   cluster: PostgresCluster;
 }
@@ -229,6 +232,7 @@ export function toBranch(state: ProjectState, b: BranchRecord) {
     created_at: b.created_at,
     updated_at: b.updated_at,
     ...(b.last_reset_at ? { last_reset_at: b.last_reset_at } : {}),
+    ...(b.expires_at ? { expires_at: b.expires_at, ttl_interval_seconds: b.ttl_interval_seconds } : {}),
     init_source: "parent-data",
   };
 }

@@ -23,9 +23,27 @@ function appView(app: AppRecord): App {
   };
 }
 
+/**
+ * A repeat of a create with the same idempotency_key answers with the app the first one made, as long as
+ * that app still exists; the same key with another name is refused (spec: CreateAppRequest.idempotency_key).
+ */
+function repeated(ctx: RouteContext, key: string | undefined, name: string): AppRecord | undefined {
+  if (key === undefined) return undefined;
+  const earlier = ctx.store.idempotencyKeys.get(key);
+  if (!earlier || ctx.store.apps.get(earlier.name) !== earlier) return undefined;
+  if (name !== "" && name !== earlier.name) {
+    throw new HttpError(422, `idempotency_key "${key}" was used to create app "${earlier.name}", not "${name}"`);
+  }
+  return earlier;
+}
+
 const create: Handler = (ctx) => {
   const body = record(ctx.body);
-  const name = optionalString(body, "name") ?? "";
+  // `app_name` is the field Fly's docs still show (deviations.ts); the spec calls it `name`.
+  const name = optionalString(body, "name") ?? optionalString(body, "app_name") ?? "";
+  const key = optionalString(body, "idempotency_key");
+  const earlier = repeated(ctx, key, name);
+  if (earlier) return ok({ id: earlier.id, created_at: Date.parse(earlier.createdAt) }, 201);
   const orgSlug = optionalString(body, "org_slug") ?? "";
   if (!appNamePattern.test(name)) throw new HttpError(400, `invalid app name "${name}"`);
   if (!ctx.store.orgs.includes(orgSlug)) throw new HttpError(400, `organization "${orgSlug}" not found`);
@@ -49,6 +67,7 @@ const create: Handler = (ctx) => {
     deployTokens: [],
   };
   ctx.store.apps.set(name, app);
+  if (key !== undefined) ctx.store.idempotencyKeys.set(key, app);
   return ok({ id: app.id, created_at: created }, 201);
 };
 

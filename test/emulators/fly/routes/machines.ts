@@ -203,10 +203,18 @@ function runOnceSteps(ctx: RouteContext, machine: MachineRecord): TransitionStep
   ];
 }
 
+/** Machine names are unique within an app (spec: "Unique name for this Machine"); a destroyed one frees its name. */
+function refuseTakenName(app: AppRecord, name: string | undefined): void {
+  if (name === undefined) return;
+  const holder = [...app.machines.values()].find((m) => m.name === name && m.state !== "destroyed" && m.state !== "destroying");
+  if (holder) throw new HttpError(409, `machine name "${name}" is already in use by machine ${holder.id}`, "name_taken");
+}
+
 const create: Handler = (ctx) => {
   const app = appOf(ctx);
   const body = record(ctx.body);
   const config = configOf(body);
+  refuseTakenName(app, optionalString(body, "name"));
   const firstVolume = app.volumes.get(config.mounts?.[0]?.volume ?? "");
   const time = now();
   const version = ids.version();
