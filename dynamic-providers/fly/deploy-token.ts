@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown, parseDuration } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { appNamePattern } from "./app";
-import { body, flyApi, ignoreNotFound } from "./client";
+import { isTransportError } from "../core/errors";
+import { body, flyApi, ignoreNotFound, isStatus } from "./client";
 
 /** The deployment guide's `fly tokens create deploy -x 999999h`: a token that, in practice, never expires. */
 export const defaultDeployTokenExpiry = "999999h";
@@ -41,12 +42,29 @@ export const deployTokenProvider = dynamicProvider<DeployTokenInputs, DeployToke
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
   },
 
-  /** Creating a token is not idempotent, so a 5xx is not retried (429 is: the request was refused). */
+  /**
+   * Creating a token is not idempotent, so a 5xx is not retried (429 is: the request was refused). The
+   * Machines API can neither list nor revoke tokens and a token has no name, so one whose answer was lost
+   * cannot be found: the error says how to revoke it by hand (flyctl reaches Fly's GraphQL API for that).
+   */
   async create(inputs) {
     const api = flyApi();
-    const created = await body(
-      api.POST("/v1/apps/{app_name}/deploy_token", { params: { path: { app_name: inputs.appName } }, body: { expiry: inputs.expiry } }),
-    );
+    const sentAt = new Date().toISOString();
+    let created: { token?: string };
+    try {
+      created = await body(
+        api.POST("/v1/apps/{app_name}/deploy_token", { params: { path: { app_name: inputs.appName } }, body: { expiry: inputs.expiry } }),
+      );
+    } catch (error) {
+      if (!(isTransportError(error) || isStatus(error, 500, 502, 503, 504))) throw error;
+      throw new Error(
+        `fly deploy token for app '${inputs.appName}': the create got no answer (${error instanceof Error ? error.message : String(error)}), ` +
+          `so Fly may have made a token that nothing holds. The Machines API cannot list or revoke tokens: run ` +
+          `\`fly tokens list -a ${inputs.appName}\` and \`fly tokens revoke <id>\` for a deploy token created at ${sentAt} or later, ` +
+          "then run `pulumi up` again.",
+        { cause: error },
+      );
+    }
     if (!created.token) throw new Error(`fly deploy token for app '${inputs.appName}': the API answered without a token`);
     const now = Date.now();
     const expiresAt = new Date(Math.min(now + (parseDuration(inputs.expiry) ?? 0), 8.64e15)).toISOString();

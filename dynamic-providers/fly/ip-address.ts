@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
+import { claim } from "../core/claims";
+import { isTransportError } from "../core/errors";
 import { dynamicProvider } from "../core/provider";
 import { appNamePattern } from "./app";
-import { body, flyApi, ignoreNotFound, type Schemas } from "./client";
+import { body, flyApi, ignoreNotFound, isStatus, type Schemas } from "./client";
 import { checkRegion } from "./regions";
 
 /** `egress_pair` is left out: it answers with `ip_pair` and a null `ip`, so it is not one address (BEHAVIOUR-NOTES "IPs"). */
@@ -59,6 +61,8 @@ function matches(inputs: IpAddressInputs, assignment: Assignment): boolean {
   );
 }
 
+const claimKind = "fly-ip";
+
 function outputs(inputs: IpAddressInputs, assignment: Assignment, adopted: boolean): IpAddressOutputs {
   return {
     ...inputs,
@@ -104,20 +108,37 @@ export const ipAddressProvider = dynamicProvider<IpAddressInputs, IpAddressOutpu
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
   },
 
-  /** Allocating is not idempotent, so a 5xx is not retried; with `adopt` a lost answer is recovered on the next run. */
+  /**
+   * Allocating is not idempotent, and addresses carry no name or tag. So create is crash safe by type: an
+   * address of this type, region (and network) that no other resource of this run made or took is taken as
+   * the one an interrupted earlier create allocated (its answer lost, or the engine stopped before recording
+   * it), and an allocation whose answer is lost looks again for the address it made. `adopt` marks a found
+   * address as someone else's, so delete leaves it.
+   */
   async create(inputs) {
-    if (inputs.adopt) {
-      const existing = ((await listAssignments(inputs.appName)) ?? []).find((assignment) => matches(inputs, assignment));
-      if (existing?.ip) return { id: existing.ip, outs: outputs(inputs, existing, true) };
-    }
+    const before = (await listAssignments(inputs.appName)) ?? [];
+    const existing = before.find((assignment) => matches(inputs, assignment) && claim(claimKind, assignment.ip ?? ""));
+    if (existing?.ip) return { id: existing.ip, outs: outputs(inputs, existing, inputs.adopt ?? false) };
     const api = flyApi();
-    const created = await body(
-      api.POST("/v1/apps/{app_name}/ip_assignments", {
-        params: { path: { app_name: inputs.appName } },
-        body: { type: inputs.type, region: inputs.region || undefined, network: inputs.network || undefined },
-      }),
-    );
+    let created: Assignment;
+    try {
+      created = await body(
+        api.POST("/v1/apps/{app_name}/ip_assignments", {
+          params: { path: { app_name: inputs.appName } },
+          body: { type: inputs.type, region: inputs.region || undefined, network: inputs.network || undefined },
+        }),
+      );
+    } catch (error) {
+      if (!(isTransportError(error) || isStatus(error, 500, 502, 503, 504))) throw error;
+      const known = before.map((assignment) => assignment.ip);
+      const made = ((await listAssignments(inputs.appName)) ?? []).find(
+        (assignment) => !known.includes(assignment.ip) && matches(inputs, assignment) && claim(claimKind, assignment.ip ?? ""),
+      );
+      if (!made?.ip) throw error;
+      created = made;
+    }
     if (!created.ip) throw new Error(`${label(inputs)}: the API allocated no address (answer had no ip)`);
+    claim(claimKind, created.ip);
     return { id: created.ip, outs: outputs(inputs, created, false) };
   },
 

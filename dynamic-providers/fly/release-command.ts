@@ -3,6 +3,7 @@ import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { runOnceLifecycle } from "../core/run-once";
 import { isConnectionError } from "../core/retry";
+import { isTransportError } from "../core/errors";
 import { appNamePattern } from "./app";
 import { body, flyApi, ignoreNotFound, isStatus, waitForMachineState, type FlyApi, type Machine as FlyMachine, type Schemas } from "./client";
 import { checkEnv, checkGuest } from "./machine-check";
@@ -61,9 +62,22 @@ function exitEventOf(event: Schemas["MachineEvent"]): ExitEvent | undefined {
   return request.MonitorEvent?.exit_event ?? request.exit_event ?? {};
 }
 
+/**
+ * The run's machine name, the same for every run of this command on this image: machine names are unique in
+ * an app, so a second run (the next `pulumi up` after a crash, or a create repeated after a lost answer)
+ * finds the first one's machine instead of starting the migration alongside it.
+ */
+export function releaseMachineName(inputs: Pick<ReleaseCommandInputs, "image" | "command">): string {
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
+  const digest = createHash("sha256").update(JSON.stringify([inputs.image, inputs.command])).digest("hex").slice(0, 16);
+  return `release-command-${digest}`;
+}
+
+/** Starts the run's machine, or joins the run of this image already under way. */
 async function launch(api: FlyApi, inputs: ReleaseCommandInputs): Promise<FlyMachine> {
-  // Names are unique within an app: a fresh one per run lets a create answered by a 5xx be found again.
-  const name = `release-command-${Date.now().toString(36)}`;
+  const name = releaseMachineName(inputs);
+  const running = await findMachineByName(api, inputs.appName, name);
+  if (running) return running;
   const config = toConfig({
     appName: inputs.appName,
     name,
@@ -84,7 +98,8 @@ async function launch(api: FlyApi, inputs: ReleaseCommandInputs): Promise<FlyMac
       }),
     );
   } catch (error) {
-    if (!(isStatus(error, 500, 502, 503, 504) || isConnectionError(error))) throw error;
+    // A lost answer (the machine may exist) or 409 name taken (another run started it first): join that run.
+    if (!(isStatus(error, 409, 500, 502, 503, 504) || isConnectionError(error) || isTransportError(error))) throw error;
     const found = await findMachineByName(api, inputs.appName, name);
     if (!found) throw error;
     return found;

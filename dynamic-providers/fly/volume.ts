@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown, type CheckFailure } from "../core/check";
+import { claim } from "../core/claims";
+import { isTransportError } from "../core/errors";
 import { dynamicProvider } from "../core/provider";
 import { sleep } from "../core/retry";
 import { body, flyApi, ignoreNotFound, isStatus, type FlyApi, type Schemas } from "./client";
@@ -92,6 +94,21 @@ async function findVolumes(api: FlyApi, inputs: VolumeInputs): Promise<FlyVolume
   return found;
 }
 
+const claimKind = "fly-volume";
+
+/** A volume an interrupted create of these inputs may have left: unattached, same encryption, not larger. */
+function isLeftOver(inputs: VolumeInputs, volume: FlyVolume): boolean {
+  return !volume.attached_machine_id && (volume.encrypted ?? true) === (inputs.encrypted ?? true) && (volume.size_gb ?? 1) <= (inputs.sizeGb ?? 1);
+}
+
+/** Brings a found volume to the declared settings and returns it as this resource's. */
+async function takeOver(api: FlyApi, inputs: VolumeInputs, existing: FlyVolume, adopted: boolean): Promise<{ id: string; outs: VolumeOutputs }> {
+  // The live settings, not the declared ones, are what applyChanges compares against.
+  const current: VolumeOutputs = { ...outputs(inputs, existing, adopted), autoBackupEnabled: existing.auto_backup_enabled };
+  const outs = await applyChanges(api, current, inputs, existing.id ?? "");
+  return { id: outs.volumeId, outs };
+}
+
 export function checkVolume(olds: Partial<VolumeInputs>, news: VolumeInputs): { inputs: VolumeInputs; failures: CheckFailure[] } {
   const problems = failures("fly volume", isUnknown(news.name) ? undefined : news.name);
   const known = (value: unknown): boolean => !isUnknown(value);
@@ -130,37 +147,52 @@ export const volumeProvider = dynamicProvider<VolumeInputs, VolumeOutputs>({
     return { changes: replaces.length > 0 || updates.length > 0, replaces, deleteBeforeReplace: false };
   },
 
+  /**
+   * Crash safe: Fly volumes carry no tag and names are not unique, so an unattached live volume of this
+   * name, region and encryption that no other resource of this run made or took is taken as the one an
+   * interrupted earlier create left (its answer lost, or the engine stopped before recording it), and grown
+   * to the declared size. A create whose answer is lost looks again for the volume it made.
+   */
   async create(inputs) {
     const api = flyApi();
+    const found = await findVolumes(api, inputs);
     if (inputs.adopt) {
-      const found = await findVolumes(api, inputs);
       if (found.length > 1) {
         throw new Error(
           `${label(inputs)}: adopt found ${found.length} volumes of this name in region '${inputs.region}' ` +
             `(${found.map((volume) => volume.id).join(", ")}); destroy the extra ones or rename this volume`,
         );
       }
-      if (found.length === 1) {
-        const existing = found[0];
-        // The live settings, not the declared ones, are what applyChanges compares against.
-        const current: VolumeOutputs = { ...outputs(inputs, existing, true), autoBackupEnabled: existing.auto_backup_enabled };
-        const outs = await applyChanges(api, current, inputs, existing.id ?? "");
-        return { id: outs.volumeId, outs };
-      }
+      if (found.length === 1 && claim(claimKind, found[0].id ?? "")) return takeOver(api, inputs, found[0], true);
     }
-    const created = await body(
-      api.POST("/v1/apps/{app_name}/volumes", {
-        params: { path: { app_name: inputs.appName } },
-        body: {
-          name: inputs.name,
-          region: inputs.region,
-          size_gb: inputs.sizeGb ?? 1,
-          encrypted: inputs.encrypted ?? true,
-          snapshot_retention: inputs.snapshotRetention ?? 5,
-          auto_backup_enabled: inputs.autoBackupEnabled,
-        },
-      }),
-    );
+    const leftOver = found.find((volume) => isLeftOver(inputs, volume) && claim(claimKind, volume.id ?? ""));
+    if (leftOver) return takeOver(api, inputs, leftOver, false);
+    const known = found.map((volume) => volume.id);
+    let created: FlyVolume;
+    try {
+      created = await body(
+        api.POST("/v1/apps/{app_name}/volumes", {
+          params: { path: { app_name: inputs.appName } },
+          body: {
+            name: inputs.name,
+            region: inputs.region,
+            size_gb: inputs.sizeGb ?? 1,
+            encrypted: inputs.encrypted ?? true,
+            snapshot_retention: inputs.snapshotRetention ?? 5,
+            auto_backup_enabled: inputs.autoBackupEnabled,
+          },
+        }),
+      );
+    } catch (error) {
+      // No answer (or a 5xx): Fly may have made the volume. One that was not there before is this create's.
+      if (!(isTransportError(error) || isStatus(error, 500, 502, 503, 504))) throw error;
+      const made = (await findVolumes(api, inputs)).find(
+        (volume) => !known.includes(volume.id) && isLeftOver(inputs, volume) && claim(claimKind, volume.id ?? ""),
+      );
+      if (!made) throw error;
+      return takeOver(api, inputs, made, false);
+    }
+    claim(claimKind, created.id ?? "");
     return { id: created.id ?? "", outs: outputs(inputs, created, false) };
   },
 

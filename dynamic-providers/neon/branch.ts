@@ -3,7 +3,7 @@ import type { Branch as NeonBranch, BranchUpdateRequest } from "@neondatabase/ap
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { branchExpiryProblem, branchNameProblem, neonIdPattern, neonIdRule, neonTimestampRule, normaliseNeonTimestamp, parseNeonTimestamp } from "./check";
-import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
+import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer } from "./client";
 
 export interface BranchInputs {
   projectId: string;
@@ -174,6 +174,9 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
       );
       branch = result.branch;
     } catch (error) {
+      // The answer was lost (Neon may have acted): a branch of this name now is the one this create made.
+      const made = isLostAnswer(error) ? await findBranch(api, inputs.projectId, inputs.name) : undefined;
+      if (made) return { id: made.id, outs: outputs(inputs, made, { adopted: false }) };
       if (!inputs.adopt && isNeonStatus(error, 409)) {
         throw new Error(
           `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +

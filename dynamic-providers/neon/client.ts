@@ -152,3 +152,11 @@ export async function mutate<T extends { operations?: Operation[] }>(
   await waitForOperations(api, projectId, result.operations);
   return result;
 }
+
+/**
+ * True when a call got no answer (a dropped or timed-out connection, or a 5xx other than 503): Neon may have
+ * carried it out, so a create reads back what it asked for before reporting a failure.
+ */
+export function isLostAnswer(error: unknown): boolean {
+  return isConnectionError(error) || (isApiError(error) && error.status >= 500 && error.status !== 503);
+}

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Database as NeonDatabase } from "@neondatabase/api-client";
 import { changedFields, failures, type Failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
+import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer } from "./client";
 import { isUnknown } from "../core/check";
 import { checkNeonIds } from "./check";
 import { identifierProblem, roleNameProblem } from "../postgres/names";
@@ -85,6 +85,11 @@ export const databaseProvider = dynamicProvider<DatabaseInputs, DatabaseOutputs>
       );
       return { id: String(result.database.id), outs: outputs(inputs, result.database, false) };
     } catch (error) {
+      // The answer was lost (Neon may have acted): a database of this name now is the one this create made.
+      if (isLostAnswer(error)) {
+        const made = await getDatabase(api, inputs);
+        if (made) return { id: String(made.id), outs: outputs(inputs, made, false) };
+      }
       if (!inputs.adopt && isNeonStatus(error, 409)) {
         throw new Error(
           `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +

@@ -3,7 +3,7 @@ import type { Endpoint as NeonEndpoint, EndpointType, EndpointUpdateRequest } fr
 import { changedFields, failures, isUnknown, type Failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { checkNeonIds } from "./check";
-import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
+import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer, waitForOperations } from "./client";
 
 export type EndpointKind = "read_write" | "read_only";
 const endpointKinds: readonly EndpointKind[] = ["read_write", "read_only"];
@@ -168,6 +168,7 @@ export const endpointProvider = dynamicProvider<EndpointInputs, EndpointOutputs>
       }
     }
     let created: NeonEndpoint;
+    const before = (await neonCall(() => api.listProjectBranchEndpoints(inputs.projectId, inputs.branchId), { idempotent: true })).endpoints.map((e) => e.id);
     try {
       const result = await mutate(api, inputs.projectId, () =>
         api.createProjectEndpoint(inputs.projectId, {
@@ -176,6 +177,15 @@ export const endpointProvider = dynamicProvider<EndpointInputs, EndpointOutputs>
       );
       created = result.endpoint;
     } catch (error) {
+      // The answer was lost (Neon may have acted): an endpoint of this type that was not there before is this create's.
+      const listed = isLostAnswer(error)
+        ? (await neonCall(() => api.listProjectBranchEndpoints(inputs.projectId, inputs.branchId), { idempotent: true })).endpoints
+        : [];
+      const made = listed.find((endpoint) => endpoint.type === wanted.type && !before.includes(endpoint.id));
+      if (made) {
+        await waitForOperations(api, inputs.projectId, (await neonCall(() => api.listProjectOperations({ projectId: inputs.projectId }), { idempotent: true })).operations);
+        return { id: made.id, outs: outputs(wanted, await getEndpoint(api, inputs.projectId, made.id), false) };
+      }
       if (wanted.type === "read_write" && !inputs.adopt && isNeonStatus(error, 400, 409, 422)) {
         throw new Error(
           `${label(wanted)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +

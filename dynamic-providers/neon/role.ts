@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Role as NeonRole } from "@neondatabase/api-client";
 import { changedFields, failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi } from "./client";
+import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer } from "./client";
 import { checkPostgresName } from "./database";
 import { isUnknown } from "../core/check";
 import { checkNeonIds } from "./check";
@@ -76,6 +76,10 @@ export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
       );
       return { id, outs: { ...inputs, password: await passwordOf(api, inputs, result.role), adopted: false } };
     } catch (error) {
+      // The answer was lost (Neon may have acted): a role of this name now is the one this create made.
+      if (isLostAnswer(error) && (await getRole(api, inputs))) {
+        return { id, outs: { ...inputs, password: await passwordOf(api, inputs, undefined), adopted: false } };
+      }
       if (!inputs.adopt && isNeonStatus(error, 409)) {
         throw new Error(
           `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +

@@ -24,7 +24,12 @@ export const API_PREFIX = "/api/v2";
 
 export type { RecordedCall } from "../recorded-call";
 
-export type Fault = { kind: "status"; status: 423 | 429 | 500 | 503 } | { kind: "drop" };
+/**
+ * What a faulted request gets instead of its answer: an error status without acting, `drop` (the connection
+ * closed without acting), or `actThenDrop` (the request is carried out, then the connection is closed: the
+ * answer is lost and the client cannot tell whether Neon acted). A lost answer is recorded with status 0.
+ */
+export type Fault = { kind: "status"; status: 423 | 429 | 500 | 503; retryAfterSeconds?: number } | { kind: "drop" } | { kind: "actThenDrop" };
 
 /** Read access to what the emulator holds; the records are live, do not modify them. */
 export interface NeonEmulatorState {
@@ -185,7 +190,10 @@ export async function startNeonEmulator(opts: StartNeonEmulatorOptions = {}): Pr
       req.socket.destroy();
       return;
     }
-    if (fault) return fail(fault.status, fault.status === 423 ? LOCKED_MESSAGE : `injected fault: ${fault.status}`);
+    if (fault?.kind === "status") {
+      if (fault.retryAfterSeconds !== undefined) res.setHeader("retry-after", String(fault.retryAfterSeconds));
+      return fail(fault.status, fault.status === 423 ? LOCKED_MESSAGE : `injected fault: ${fault.status}`);
+    }
 
     const run = async (): Promise<Reply> => {
       const projectId = match.pathParams.project_id;
@@ -209,6 +217,11 @@ export async function startNeonEmulator(opts: StartNeonEmulatorOptions = {}): Pr
       const message = error instanceof Error ? error.message : String(error);
       violations.push(`${method} ${path} (${operationId}): emulator error: ${message}`);
       return fail(500, `emulator error: ${message}`);
+    }
+    if (fault?.kind === "actThenDrop") {
+      record(0, reply.body);
+      req.socket.destroy();
+      return;
     }
     send(reply);
   }
