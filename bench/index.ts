@@ -4,6 +4,7 @@
  */
 import { serializeProviders } from "../test/harness/serialize";
 import { benchFly } from "./fly";
+import { benchDeployStrategies } from "./fly-deploy-strategies";
 import { benchFlyRateLimits } from "./fly-rate-limits";
 import { benchNeon } from "./neon";
 import { printTable, type Figures } from "./measure";
@@ -58,6 +59,20 @@ async function main(): Promise<void> {
       lists: row.lists,
       failures: row.failures.length,
       "first failure": row.failures[0]?.slice(0, 90) ?? "",
+    })),
+  );
+
+  printTable(
+    "Fly deploy strategies: a new image over N = 6 machines in one group (instant transitions, smoke checks off)",
+    (await benchDeployStrategies()).map((row) => ({
+      strategy: row.strategy,
+      leases: row.leases,
+      updates: row.updates,
+      creates: row.creates,
+      deletes: row.deletes,
+      reads: row.reads,
+      "max at once": row.maxLeases,
+      ms: row.ms,
     })),
   );
 

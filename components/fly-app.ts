@@ -22,6 +22,7 @@ import type {
   StopSignal,
 } from "../dynamic-providers/fly/machine-types";
 import { ReleaseCommand } from "../dynamic-providers/fly/release-command";
+import { deployProblems, generationOf, rolloutPlan, type FlyDeployArgs } from "./fly-deploy";
 import { Secrets } from "../dynamic-providers/fly/secrets";
 import { Volume, volumeNamePattern } from "../dynamic-providers/fly/volume";
 import { isFromFlyToml, withFlyToml, type FlyAppFromTomlArgs } from "./fly-toml";
@@ -104,6 +105,12 @@ export interface FlyProcessGroupArgs {
   files?: DeepInput<MachineFile[]>;
   /** fly.toml `[metrics]`: where Fly's Prometheus scrapes the machines. @default none @example `{ port: 9091, path: "/metrics" }` */
   metrics?: DeepInput<MachineMetrics>;
+  /**
+   * fly.toml `[deploy]`: how a new image or config reaches the group's machines (see FlyDeployArgs).
+   * @default `{ strategy: "rolling", maxUnavailable: 0.33, waitTimeout: "5m", smokeChecks: true }` (flyctl's)
+   * @example `{ strategy: "bluegreen", waitTimeout: "10m" }`
+   */
+  deploy?: FlyDeployArgs;
 }
 
 /** One `fly volumes create`; see FlyProcessGroupArgs `mounts`. */
@@ -186,7 +193,7 @@ export interface FlyAppArgs {
   primaryRegion: pulumi.Input<string>;
   /**
    * The image every machine runs, built and pushed by CI (`fly deploy` built it before). A new value is a
-   * deploy: the release command runs, then each process group rolls one machine at a time, and the
+   * deploy: the release command runs, then each process group rolls by its `deploy` strategy, and the
    * scheduled machines follow.
    * @example `"registry.fly.io/draft-app:deployment-01J..."`
    */
@@ -390,9 +397,12 @@ export class FlyApp extends pulumi.ComponentResource {
   }
 
   /**
-   * Within a group each machine depends on the one before, so a new image or config rolls one machine at
-   * a time (each waits for started and passing checks); groups do not wait on each other. Every machine
-   * waits for the release command.
+   * A group's `deploy` strategy decides the `dependsOn` between its machines (rolling: `maxUnavailable`
+   * chains; canary: the first machine, then chains; immediate and bluegreen: none) and what each waits
+   * for (components/fly-deploy.ts). Bluegreen names each machine after its config, so a new config is a
+   * new machine created before the old one is deleted, and Pulumi deletes replaced resources only after
+   * every create has succeeded. Groups do not wait on each other; every machine waits for the release
+   * command.
    */
   private createProcessGroups(name: string, args: FlyAppArgs): Record<string, Machine[]> {
     const groups: Record<string, Machine[]> = {};
@@ -400,36 +410,48 @@ export class FlyApp extends pulumi.ComponentResource {
       const regions = spec.regions ?? [args.primaryRegion];
       const env = mergeEnv(args.env, spec.env);
       const services = this.servicesOf(spec);
+      const count = spec.count ?? defaultCount;
+      const plan = rolloutPlan(spec.deploy, count);
       const machines: Machine[] = [];
-      for (let index = 0; index < (spec.count ?? defaultCount); index++) {
+      for (let index = 0; index < count; index++) {
         const region = regionFor(regions, index);
-        const previous = machines[machines.length - 1];
+        const config = {
+          image: args.image,
+          guest: spec.guest,
+          env,
+          init:
+            spec.command !== undefined || spec.entrypoint !== undefined || spec.swapSizeMb !== undefined
+              ? { cmd: spec.command, entrypoint: spec.entrypoint, swapSizeMb: spec.swapSizeMb }
+              : undefined,
+          services,
+          checks: spec.checks,
+          restart: spec.restart,
+          stop: spec.killSignal !== undefined || spec.killTimeout !== undefined ? { signal: spec.killSignal, timeout: spec.killTimeout } : undefined,
+          statics: spec.statics,
+          files: spec.files,
+          metrics: spec.metrics,
+          processGroup: group,
+          minSecretsVersion: this.secretsResource?.version,
+        };
+        const baseName = machineName(group, index);
         const machine = new Machine(
           `${name}-${group}-${index}`,
           {
+            ...config,
             appName: this.app.name,
-            name: machineName(group, index),
+            name: plan.replaceOnChange ? pulumi.output(config).apply((resolved) => `${baseName}-${generationOf(resolved)}`) : baseName,
             region,
-            image: args.image,
-            guest: spec.guest,
-            env,
-            init:
-              spec.command !== undefined || spec.entrypoint !== undefined || spec.swapSizeMb !== undefined
-                ? { cmd: spec.command, entrypoint: spec.entrypoint, swapSizeMb: spec.swapSizeMb }
-                : undefined,
-            services,
-            checks: spec.checks,
             mounts: this.mountsOf(name, args, group, index, spec, region),
-            restart: spec.restart,
-            stop: spec.killSignal !== undefined || spec.killTimeout !== undefined ? { signal: spec.killSignal, timeout: spec.killTimeout } : undefined,
-            statics: spec.statics,
-            files: spec.files,
-            metrics: spec.metrics,
-            processGroup: group,
             adopt: args.adopt,
-            minSecretsVersion: this.secretsResource?.version,
+            waitForChecks: plan.waitForChecks,
+            timeouts: plan.timeouts,
           },
-          { parent: this, dependsOn: [previous, this.release].filter((r): r is Machine | ReleaseCommand => r !== undefined) },
+          {
+            parent: this,
+            dependsOn: [...plan.dependsOn[index].map((before) => machines[before]), this.release].filter(
+              (r): r is Machine | ReleaseCommand => r !== undefined,
+            ),
+          },
         );
         machines.push(machine);
       }
@@ -618,6 +640,17 @@ export class FlyApp extends pulumi.ComponentResource {
   }
 }
 
+/** A check in the group, or one given as a value not known yet (an Output), which cannot be ruled out here. */
+function hasHealthCheck(spec: FlyProcessGroupArgs): boolean {
+  const present = (value: unknown): boolean =>
+    value !== undefined && (pulumi.Output.isInstance(value) || (Array.isArray(value) ? value.length > 0 : typeof value === "object" && value !== null && Object.keys(value).length > 0));
+  if (present(spec.checks) || present(spec.httpService?.checks)) return true;
+  const services = spec.services;
+  if (services === undefined) return false;
+  if (!Array.isArray(services)) return pulumi.Output.isInstance(services);
+  return services.some((service) => pulumi.Output.isInstance(service) || present((service as { checks?: unknown }).checks));
+}
+
 /** Checks what decides which resources exist, before any is made; errors say how to fix them. */
 function validate(name: string, args: FlyAppArgs): void {
   const fail = (message: string): never => {
@@ -632,6 +665,8 @@ function validate(name: string, args: FlyAppArgs): void {
     const count = spec.count ?? defaultCount;
     if (!Number.isInteger(count) || count < 0) fail(`processGroups.${group}.count must be a whole number >= 0, got ${count}`);
     const mounts = Object.keys(spec.mounts ?? {});
+    const [deployProblem] = deployProblems(`processGroups.${group}.deploy`, spec.deploy, { mounts: mounts.length, hasChecks: hasHealthCheck(spec) });
+    if (deployProblem !== undefined) fail(deployProblem);
     if (mounts.length > 1) fail(`processGroups.${group}.mounts may name one volume (a machine mounts one), got ${mounts.join(", ")}`);
     for (const volume of mounts) {
       if (!(volume in volumes)) fail(`processGroups.${group}.mounts names volume '${volume}', which is not in \`volumes\`; add \`volumes: { ${volume}: {} }\``);

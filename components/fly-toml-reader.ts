@@ -32,6 +32,7 @@ import {
 import { checkRegion } from "../dynamic-providers/fly/regions";
 import { volumeNamePattern } from "../dynamic-providers/fly/volume";
 import type { FlyHttpServiceArgs, FlyProcessGroupArgs, FlyReleaseCommandArgs, FlyVolumeArgs } from "./fly-app";
+import { deployStrategies, type FlyDeployStrategy } from "./fly-deploy";
 import type { FlyTomlArgs } from "./fly-toml";
 import { defaultPreset, gpuPresets, machinePresets, memoryMb, sizeGb, splitCommand, TomlProblems, TomlSection, tomlPath } from "./fly-toml-values";
 
@@ -55,7 +56,6 @@ const builderKeys = [
 ];
 /** The Machines API's limit on stop_config.timeout, which the Machine provider checks too. */
 const maxKillTimeoutMs = 24 * 3_600_000;
-const deployStrategies = ["rolling", "immediate", "canary", "bluegreen"];
 const restartPolicies: Record<string, MachineRestart["policy"]> = { always: "always", never: "no", "on-failure": "on-failure" };
 
 interface Groups {
@@ -205,19 +205,18 @@ export class FlyTomlReader {
     return { image, builderKeys: keys.map((key) => section.path(key)) };
   }
 
-  /** `[deploy]`: the release command; FlyApp's rollout is flyctl's `rolling` with one machine at a time. */
+  /** `[deploy]`: the release command, and the strategy every process group rolls out with (FlyApp's `deploy`). */
   private mapDeploy(section: TomlSection | undefined): FlyReleaseCommandArgs | undefined {
     if (!section) return undefined;
     const strategy = section.string("strategy");
-    if (strategy !== undefined && strategy !== "rolling") {
-      if (deployStrategies.includes(strategy)) section.problems.add(section.path("strategy"), `${notYet(`the ${strategy} strategy`)} (it rolls each process group one machine at a time: \`rolling\`)`, strategy);
-      else section.problems.scope().oneOf(section.path("strategy"), strategy, deployStrategies);
-    }
+    if (strategy !== undefined) section.problems.scope().oneOf(section.path("strategy"), strategy, deployStrategies);
     const maxUnavailable = section.number("max_unavailable");
-    if (maxUnavailable !== undefined && maxUnavailable !== 1) {
-      section.problems.add(section.path("max_unavailable"), `${notYet("a max_unavailable other than 1")} (it rolls one machine at a time)`, maxUnavailable);
+    if (maxUnavailable !== undefined && !((maxUnavailable > 0 && maxUnavailable < 1) || (maxUnavailable >= 1 && Number.isInteger(maxUnavailable)))) {
+      section.problems.add(section.path("max_unavailable"), "must be a fraction in (0, 1) or a whole number >= 1", maxUnavailable);
     }
-    section.refuse("wait_timeout", `${notYet("a deploy wait timeout")} (each machine waits up to 5 minutes to start and 5 for its checks)`);
+    const waitTimeout = section.duration("wait_timeout", "s");
+    const deploy = dropUndefined({ strategy: strategy as FlyDeployStrategy | undefined, maxUnavailable, waitTimeout });
+    if (Object.keys(deploy).length > 0) for (const group of Object.values(this.groups)) group.deploy = { ...deploy, ...group.deploy };
     section.refuse("seed_command", "runs once, on an app's first deploy; FlyApp has no first-deploy-only command (use `execCommands`, which run after each new image, with an idempotent command)");
     const line = section.string("release_command");
     const timeout = section.raw("release_command_timeout");

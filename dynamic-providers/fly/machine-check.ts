@@ -103,8 +103,9 @@ export function checkMachine(news: MachineInputs): { inputs: MachineInputs; fail
   }
   if (news.timeouts !== undefined && known(news.timeouts)) {
     for (const [key, value] of Object.entries(news.timeouts)) {
-      if (value !== undefined && known(value) && (typeof value !== "number" || !(value > 0))) {
-        problems.add(`timeouts.${key}`, "must be a positive number of seconds", value);
+      const allowsZero = key === "smokeSeconds";
+      if (value !== undefined && known(value) && (typeof value !== "number" || !(allowsZero ? value >= 0 : value > 0))) {
+        problems.add(`timeouts.${key}`, `must be a ${allowsZero ? "non-negative" : "positive"} number of seconds`, value);
       }
     }
   }

@@ -116,6 +116,11 @@ export interface MachineTimeouts {
   checksSeconds?: number;
   /** While someone else (flyctl, CI) holds the machine's lease. @default `60` */
   leaseSeconds?: number;
+  /**
+   * flyctl's smoke check: after the machine reports started, watch it this long and fail if it exits
+   * non-zero or stops (a crash loop). `0` turns it off. @default `0` (FlyApp sets 10, flyctl's window)
+   */
+  smokeSeconds?: number;
 }
 
 export interface MachineInputs {

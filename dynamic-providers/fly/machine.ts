@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, sameValue } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { isConnectionError } from "../core/retry";
+import { isConnectionError, sleep } from "../core/retry";
 import {
   body,
   flyApi,
@@ -96,14 +96,56 @@ export async function findMachineByName(api: FlyApi, appName: string, name: stri
   return undefined;
 }
 
-/** Waits until the machine is usable: started at `version` and, where it has checks, healthy. */
-async function settle(api: FlyApi, inputs: MachineInputs, machineId: string, version: string | undefined): Promise<FlyMachine> {
+/** The first non-zero exit flyd recorded at or after `sinceMs` (newest events first), as words; undefined if none. */
+function crashSince(machine: FlyMachine, sinceMs: number): string | undefined {
+  for (const event of machine.events ?? []) {
+    if (event.type !== "exit" || (event.timestamp ?? 0) < sinceMs) continue;
+    const request = (event.request ?? {}) as { exit_event?: { exit_code?: number; requested_stop?: boolean }; restart_count?: number };
+    const exit = request.exit_event ?? {};
+    if (exit.requested_stop === true || !exit.exit_code) continue;
+    return `its process exited with code ${exit.exit_code}${request.restart_count ? ` (restart ${request.restart_count})` : ""}`;
+  }
+  return undefined;
+}
+
+/**
+ * flyctl's smoke check (WaitForSmokeChecksToPass): for `timeouts.smokeSeconds` after the machine started,
+ * it must not exit non-zero or stop; a crash loop fails the update. A machine still up at the end passes.
+ */
+async function smokeCheck(api: FlyApi, inputs: MachineInputs, machineId: string, sinceMs: number): Promise<void> {
+  const seconds = inputs.timeouts?.smokeSeconds ?? 0;
+  if (seconds <= 0) return;
+  const deadline = Date.now() + seconds * 1000;
+  let interval = 500;
+  for (;;) {
+    const machine = await getMachine(api, inputs.appName, machineId);
+    const crash = crashSince(machine, sinceMs);
+    const down = machine.state === "stopped" || machine.state === "failed" || machine.state === "destroyed" ? `it is ${machine.state}` : undefined;
+    if (crash ?? down) {
+      throw new Error(
+        `${label(inputs, machineId)}: smoke check failed: ${crash ?? down} within ${seconds}s of starting ` +
+          "(the app appears to be crashing; see `fly logs`)",
+      );
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return;
+    await sleep(Math.min(interval, remaining));
+    interval = Math.min(interval * 2, 2_000);
+  }
+}
+
+/**
+ * Waits until the machine is usable: started at `version`, through the smoke check, and, where it has
+ * checks, healthy (flyctl's order). `sinceMs` is when the create or update was sent.
+ */
+async function settle(api: FlyApi, inputs: MachineInputs, machineId: string, version: string | undefined, sinceMs = Date.now()): Promise<FlyMachine> {
   const timeouts = inputs.timeouts ?? {};
   if (!runsToCompletion(inputs)) {
     await waitForMachineState(api, inputs.appName, machineId, "started", {
       version,
       timeoutMs: (timeouts.startSeconds ?? defaultStartSeconds) * 1000,
     });
+    await smokeCheck(api, inputs, machineId, sinceMs);
     if (hasHealthChecks(inputs) && inputs.waitForChecks !== false) {
       try {
         return await waitForChecksPassing(api, inputs.appName, machineId, (timeouts.checksSeconds ?? defaultChecksSeconds) * 1000);
@@ -121,13 +163,15 @@ async function updateMachine(api: FlyApi, inputs: MachineInputs, machineId: stri
   const timeouts = inputs.timeouts ?? {};
   const path = machinePath(inputs.appName, machineId);
   // The lease covers the rollout too, as flyctl's does, so its ttl spans the waits.
-  const ttlSeconds = (timeouts.startSeconds ?? defaultStartSeconds) + (timeouts.checksSeconds ?? defaultChecksSeconds) + 30;
+  const ttlSeconds =
+    (timeouts.startSeconds ?? defaultStartSeconds) + (timeouts.smokeSeconds ?? 0) + (timeouts.checksSeconds ?? defaultChecksSeconds) + 30;
   return withLease(
     api,
     inputs.appName,
     machineId,
     async (nonce) => {
       const current = await getMachine(api, inputs.appName, machineId);
+      const sentAt = Date.now();
       const updated = await body(
         api.POST("/v1/apps/{app_name}/machines/{machine_id}", {
           params: { path },
@@ -142,7 +186,7 @@ async function updateMachine(api: FlyApi, inputs: MachineInputs, machineId: stri
         }),
       );
       // A failed wait leaves Pulumi's state at the old config, so the next `pulumi up` updates again.
-      const settled = await settle(api, inputs, machineId, updated.version);
+      const settled = await settle(api, inputs, machineId, updated.version, sentAt);
       return outputs(inputs, settled, adopted);
     },
     { heldTimeoutMs: (timeouts.leaseSeconds ?? defaultLeaseSeconds) * 1000, ttlSeconds },
@@ -217,6 +261,7 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
       if (existing) return takeOver(api, inputs, existing);
     }
     let created: FlyMachine | undefined;
+    const sentAt = Date.now();
     try {
       created = await body(
         api.POST("/v1/apps/{app_name}/machines", {
@@ -238,7 +283,7 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
     }
     const machineId = created.id ?? "";
     try {
-      const settled = await settle(api, inputs, machineId, created.version);
+      const settled = await settle(api, inputs, machineId, created.version, sentAt);
       return { id: machineId, outs: outputs(inputs, settled, false) };
     } catch (error) {
       // Pulumi could record the machine through ErrorResourceInitFailed, but the host sends those

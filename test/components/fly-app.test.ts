@@ -494,3 +494,83 @@ describe("FlyApp refuses args that cannot make a sensible app", () => {
     expect(child(wildcard, "Certificate", "wildcard-cert-*.example.com").inputs.hostname).toBe("*.example.com");
   });
 });
+
+describe("FlyApp deploy strategies (fly.toml [deploy]) per process group", () => {
+  const withChecks = {
+    count: 6,
+    httpService: { internalPort: 8080, checks: [{ type: "http" as const, port: 8080, path: "/health", interval: "15s", timeout: "5s" }] },
+  };
+  const app = (name: string, deploy: FlyAppArgs["processGroups"][string]["deploy"], appImage = image): FlyAppArgs => ({
+    appName: `${name}-app`,
+    orgSlug: "personal",
+    primaryRegion: "fra",
+    image: appImage,
+    processGroups: { web: { ...withChecks, deploy } },
+  });
+  /** Machine index → the indices of the group's machines it depends on. */
+  const chains = (built: Built, name: string): number[][] =>
+    [0, 1, 2, 3, 4, 5].map((index) =>
+      dependsOn(built, child(built, "Machine", `${name}-web-${index}`))
+        .filter((dependency) => dependency.startsWith(`${name}-web-`))
+        .map((dependency) => Number(dependency.slice(`${name}-web-`.length))),
+    );
+
+  it("rolls 6 machines in 2 chains by default (maxUnavailable 0.33), waiting 5m for start and checks and 10s of smoke checks", async () => {
+    const built = await build("roll", app("roll", undefined));
+    expect(chains(built, "roll")).toEqual([[], [], [0], [1], [2], [3]]);
+    const inputs = child(built, "Machine", "roll-web-4").inputs;
+    expect(inputs.name).toBe("web-4");
+    expect(inputs.waitForChecks).toBe(true);
+    expect(inputs.timeouts).toEqual({ startSeconds: 300, checksSeconds: 300, smokeSeconds: 10 });
+  });
+
+  it("takes maxUnavailable as a count, waitTimeout as a duration, and smoke checks off", async () => {
+    const built = await build("count", app("count", { maxUnavailable: 3, waitTimeout: "10m", smokeChecks: false }));
+    expect(chains(built, "count")).toEqual([[], [], [], [0], [1], [2]]);
+    expect(child(built, "Machine", "count-web-0").inputs.timeouts).toEqual({ startSeconds: 600, checksSeconds: 600, smokeSeconds: 0 });
+  });
+
+  it("immediate: no chain, no waiting for checks or smoke checks", async () => {
+    const built = await build("now", app("now", { strategy: "immediate" }));
+    expect(chains(built, "now")).toEqual([[], [], [], [], [], []]);
+    const inputs = child(built, "Machine", "now-web-0").inputs;
+    expect(inputs.waitForChecks).toBe(false);
+    expect(inputs.timeouts).toMatchObject({ smokeSeconds: 0 });
+  });
+
+  it("canary: machine 0 first, then the other 5 in chains of 2 (0.33 of 5)", async () => {
+    const built = await build("canary", app("canary", { strategy: "canary" }));
+    expect(chains(built, "canary")).toEqual([[], [0], [0], [1], [2], [3]]);
+  });
+
+  it("bluegreen: no chain, and each machine named after its config, so a new image is a new machine", async () => {
+    const first = await build("bg", app("bg", { strategy: "bluegreen" }));
+    const second = await build("bg2", app("bg", { strategy: "bluegreen" }, "registry.fly.io/draft-app:deployment-2"));
+    expect(chains(first, "bg")).toEqual([[], [], [], [], [], []]);
+    const name = (built: Built, prefix: string, index: number): string => String(child(built, "Machine", `${prefix}-web-${index}`).inputs.name);
+    expect(name(first, "bg", 0)).toMatch(/^web-0-[0-9a-f]{8}$/);
+    expect(name(first, "bg", 1)).toMatch(/^web-1-[0-9a-f]{8}$/);
+    expect(name(first, "bg", 0).slice(-8)).toBe(name(first, "bg", 1).slice(-8));
+    expect(name(second, "bg2", 0).slice(-8)).not.toBe(name(first, "bg", 0).slice(-8));
+  });
+
+  const base: FlyAppArgs = { appName: "x-app", orgSlug: "personal", primaryRegion: "fra", image, processGroups: { app: {} } };
+  it.each<[string, FlyAppArgs["processGroups"], FlyAppArgs["volumes"], string]>([
+    ["an unknown strategy", { app: { ...withChecks, deploy: { strategy: "recreate" as "rolling" } } }, undefined, 'processGroups.app.deploy.strategy must be one of rolling, immediate, canary, bluegreen, got "recreate"'],
+    ["maxUnavailable 0", { app: { deploy: { maxUnavailable: 0 } } }, undefined, "processGroups.app.deploy.maxUnavailable must be a fraction in (0, 1) or a whole number >= 1, got 0"],
+    ["maxUnavailable 1.5", { app: { deploy: { maxUnavailable: 1.5 } } }, undefined, "processGroups.app.deploy.maxUnavailable must be a fraction in (0, 1) or a whole number >= 1, got 1.5"],
+    ["maxUnavailable with immediate", { app: { deploy: { strategy: "immediate", maxUnavailable: 2 } } }, undefined, "processGroups.app.deploy.maxUnavailable applies to the rolling and canary strategies only, not immediate"],
+    ["a waitTimeout that is no duration", { app: { deploy: { waitTimeout: "soon" } } }, undefined, 'processGroups.app.deploy.waitTimeout must be a duration of at least 1s such as "5m" or "90s", got "soon"'],
+    ["bluegreen without a health check", { app: { count: 2, deploy: { strategy: "bluegreen" } } }, undefined, "processGroups.app.deploy.strategy bluegreen needs at least one health check"],
+    ["bluegreen with a volume", { app: { ...withChecks, mounts: { data: "/data" }, deploy: { strategy: "bluegreen" } } }, { data: {} }, "processGroups.app.deploy.strategy bluegreen cannot be used with mounts"],
+  ])("refuses %s, before registering anything", async (_title, processGroups, volumes, message) => {
+    const before = registrations.length;
+    expect(() => new FlyApp("bad-deploy", { ...base, processGroups, volumes })).toThrow(`FlyApp 'bad-deploy': ${message}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(registrations.length).toBe(before);
+  });
+
+  it("takes bluegreen with a [checks] machine check", () => {
+    expect(() => new FlyApp("bg-checks", { ...base, appName: "bgc-app", processGroups: { app: { checks: { alive: { type: "tcp", port: 8080 } }, deploy: { strategy: "bluegreen" } } } })).not.toThrow();
+  });
+});

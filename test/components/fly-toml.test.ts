@@ -131,7 +131,9 @@ describe("flyTomlToArgs: snippets of Fly's configuration reference, each mapped"
       '[deploy]\n  release_command = "bin/rails db:prepare"\n  release_command_timeout = "10m"\n  [deploy.release_command_vm]\n    size = "performance-1x"\n    memory = "8gb"',
       { releaseCommand: { command: ["bin/rails", "db:prepare"], timeoutSeconds: 600, guest: { cpuKind: "performance", cpus: 1, memoryMb: 8192 } } },
     ],
-    ["[deploy] strategy rolling, max_unavailable 1: FlyApp's rollout", '[deploy]\n  strategy = "rolling"\n  max_unavailable = 1', {}],
+    ["[deploy] strategy rolling, max_unavailable 1", '[deploy]\n  strategy = "rolling"\n  max_unavailable = 1', { processGroups: { app: { deploy: { strategy: "rolling", maxUnavailable: 1 } } } }],
+    ["[deploy] bluegreen with wait_timeout", '[deploy]\n  strategy = "bluegreen"\n  wait_timeout = "10m"', { processGroups: { app: { deploy: { strategy: "bluegreen", waitTimeout: "10m" } } } }],
+    ["[deploy] canary, max_unavailable 0.5", '[deploy]\n  strategy = "canary"\n  max_unavailable = 0.5', { processGroups: { app: { deploy: { strategy: "canary", maxUnavailable: 0.5 } } } }],
     ["[env]", '[env]\n  LOG_LEVEL = "debug"\n  RAILS_ENV = "production"\n  WORKERS = 4', { env: { LOG_LEVEL: "debug", RAILS_ENV: "production", WORKERS: "4" } }],
     [
       "[http_service] with concurrency (force_https defaults to false, as in fly.toml)",
@@ -264,10 +266,8 @@ describe("flyTomlToArgs: snippets of Fly's configuration reference, each mapped"
 describe("flyTomlToArgs: keys FlyApp cannot honour are refused, naming the key and why", () => {
   it.each<[string, string, string]>([
     ["console_command", 'console_command = "/code/manage.py shell"', "fly.toml console_command: is read by `fly console` only"],
-    ["a bluegreen deploy", '[deploy]\n  strategy = "bluegreen"', 'fly.toml [deploy].strategy: the bluegreen strategy is not yet supported by FlyApp (it rolls each process group one machine at a time: `rolling`), got "bluegreen"'],
     ["an unknown strategy", '[deploy]\n  strategy = "rolling-eyes"', 'fly.toml [deploy].strategy: must be one of rolling, immediate, canary, bluegreen, got "rolling-eyes"'],
-    ["max_unavailable = 0.33", "[deploy]\n  max_unavailable = 0.33", "fly.toml [deploy].max_unavailable: a max_unavailable other than 1 is not yet supported by FlyApp"],
-    ["wait_timeout", '[deploy]\n  wait_timeout = "10m"', "fly.toml [deploy].wait_timeout: a deploy wait timeout is not yet supported by FlyApp"],
+    ["max_unavailable = 0", "[deploy]\n  max_unavailable = 0", "fly.toml [deploy].max_unavailable: must be a fraction in (0, 1) or a whole number >= 1, got 0"],
     ["seed_command", '[deploy]\n  seed_command = "bin/seed"', "fly.toml [deploy].seed_command: runs once, on an app's first deploy"],
     ["a release_command with an open quote", "[deploy]\n  release_command = \"sh -c 'migrate\"", "fly.toml [deploy].release_command: must be a command line flyctl can split"],
     ["http_service.tls_options", '[http_service]\n  internal_port = 8080\n  [http_service.tls_options]\n    alpn = ["h2"]', "fly.toml [http_service].tls_options: a TLS option (alpn, versions) is not yet supported by FlyApp"],

@@ -28,6 +28,13 @@ export interface FaultControls {
   appNotReadyFor(ms: number, status?: 401 | 404): void;
   /** Started machines of this app report every check as critical while `failing` is true. */
   failHealthChecks(appName: string, failing: boolean): void;
+  /** Started machines of this name (in this app) report every check as critical while `failing` is true. */
+  failHealthChecksOf(appName: string, machineName: string, failing: boolean): void;
+  /**
+   * Machines of this app created or updated from now on start, then exit with `code` and are restarted by
+   * flyd (an exit event with `restarting`), as an app that crashes on boot; `undefined` ends it.
+   */
+  crashAfterStart(appName: string, code: number | undefined): void;
   /** Someone else holds the lease on this machine for `ms`. */
   holdLease(appName: string, machineId: string, ms: number): void;
   /** Volumes stay attached for `ms` after their machine is destroyed. */
@@ -60,6 +67,9 @@ export class Faults implements FaultControls {
   private readonly queue: { operationId: string; remaining: number; fault: Fault }[] = [];
   notReady: { ms: number; status: 401 | 404 } = { ms: 0, status: 404 };
   readonly failingHealthChecks = new Set<string>();
+  /** `${appName}/${machineName}` of machines whose checks fail. */
+  readonly failingMachineChecks = new Set<string>();
+  readonly crashCodes = new Map<string, number>();
   detachDelayMs = 0;
   appDeleteDelayMs = 0;
   readonly exitCodes = new Map<string, number>();
@@ -87,6 +97,16 @@ export class Faults implements FaultControls {
   failHealthChecks(appName: string, failing: boolean): void {
     if (failing) this.failingHealthChecks.add(appName);
     else this.failingHealthChecks.delete(appName);
+  }
+
+  failHealthChecksOf(appName: string, machineName: string, failing: boolean): void {
+    if (failing) this.failingMachineChecks.add(`${appName}/${machineName}`);
+    else this.failingMachineChecks.delete(`${appName}/${machineName}`);
+  }
+
+  crashAfterStart(appName: string, code: number | undefined): void {
+    if (code === undefined) this.crashCodes.delete(appName);
+    else this.crashCodes.set(appName, code);
   }
 
   holdLease(appName: string, machineId: string, ms: number): void {

@@ -111,8 +111,24 @@ export interface AppRecord {
   deployTokens: string[];
 }
 
+/** One machine state change, as the emulator made it: the timeline tests count serving machines over. */
+export interface StateTransition {
+  /** Epoch milliseconds. */
+  at: number;
+  appName: string;
+  machineId: string;
+  name: string;
+  /** The machine's `fly_process_group` metadata at that moment. */
+  processGroup: string | undefined;
+  /** The image it runs at that moment. */
+  image: string | undefined;
+  state: MachineState;
+}
+
 /** Read access to the emulator's model, for tests asserting the state reached. */
 export interface FlyState {
+  /** Every machine state change since the emulator started, oldest first. */
+  readonly transitions: readonly StateTransition[];
   readonly apps: ReadonlyMap<string, AppRecord>;
   /** Certificate hostname → owning app name; hostnames are global. */
   readonly hostnames: ReadonlyMap<string, string>;
@@ -161,8 +177,9 @@ export class Store implements FlyState {
   /** Apps_create idempotency_key → the app that create made (a repeat with the key answers with it). */
   readonly idempotencyKeys = new Map<string, AppRecord>();
   readonly orgs: string[];
+  readonly transitions: StateTransition[] = [];
   transitionMs: number;
-  private readonly transitions = new Map<MachineRecord, NodeJS.Timeout>();
+  private readonly scheduled = new Map<MachineRecord, NodeJS.Timeout>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiters = new Set<Waiter>();
 
@@ -175,6 +192,15 @@ export class Store implements FlyState {
   setState(machine: MachineRecord, state: MachineState, event: Partial<MachineEvent> = {}): void {
     machine.state = state;
     machine.updatedAt = now();
+    this.transitions.push({
+      at: Date.now(),
+      appName: machine.appName,
+      machineId: machine.id,
+      name: machine.name,
+      processGroup: machine.config.metadata?.["fly_process_group"],
+      image: machine.config.image,
+      state,
+    });
     machine.events.unshift({
       id: ids.version(),
       type: state,
@@ -197,9 +223,9 @@ export class Store implements FlyState {
    * synchronously, so callers snapshot their response first. A new schedule cancels the old one.
    */
   schedule(machine: MachineRecord, steps: TransitionStep[]): void {
-    const pending = this.transitions.get(machine);
+    const pending = this.scheduled.get(machine);
     if (pending) clearTimeout(pending);
-    this.transitions.delete(machine);
+    this.scheduled.delete(machine);
     if (this.transitionMs <= 0) {
       for (const step of steps) this.step(machine, step);
       return;
@@ -207,11 +233,11 @@ export class Store implements FlyState {
     const [next, ...rest] = steps;
     if (next === undefined) return;
     const timer = setTimeout(() => {
-      this.transitions.delete(machine);
+      this.scheduled.delete(machine);
       this.step(machine, next);
       this.schedule(machine, rest);
     }, this.transitionMs);
-    this.transitions.set(machine, timer);
+    this.scheduled.set(machine, timer);
   }
 
   private step(machine: MachineRecord, step: TransitionStep): void {
@@ -252,8 +278,8 @@ export class Store implements FlyState {
   }
 
   close(): void {
-    for (const timer of this.transitions.values()) clearTimeout(timer);
-    this.transitions.clear();
+    for (const timer of this.scheduled.values()) clearTimeout(timer);
+    this.scheduled.clear();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const waiter of [...this.waiters]) this.finishWait(waiter, false);

@@ -93,7 +93,7 @@ function readBackConfig(config: MachineConfig): MachineConfig {
 
 function checksOf(ctx: RouteContext, machine: MachineRecord): CheckStatus[] {
   if (machine.state !== "started") return [];
-  const failing = ctx.faults.failingHealthChecks.has(machine.appName);
+  const failing = ctx.faults.failingHealthChecks.has(machine.appName) || ctx.faults.failingMachineChecks.has(`${machine.appName}/${machine.name}`);
   const status = failing ? "critical" : "passing";
   const output = failing ? "connection refused" : "OK";
   const updated_at = machine.updatedAt;
@@ -192,6 +192,20 @@ function exitEvent(code: number): Partial<MachineEvent> {
   return { type: "exit", status: "stopped", request };
 }
 
+/** Started, then (with the app's crashAfterStart fault) an exit flyd restarts the machine from: a crash on boot. */
+function startSteps(ctx: RouteContext, machine: MachineRecord): TransitionStep[] {
+  const code = ctx.faults.crashCodes.get(machine.appName);
+  if (code === undefined) return ["started"];
+  const crash = (): Partial<MachineEvent> => {
+    const event = exitEvent(code);
+    const request = event.request as unknown as { exit_event: Record<string, unknown>; restart_count: number };
+    request.exit_event["restarting"] = true;
+    request.restart_count = 2;
+    return { ...event, status: "restarting" };
+  };
+  return ["started", { state: "restarting", event: crash }, "started"];
+}
+
 /** Runs for one transition, exits with the app's exitCode fault, then is destroyed. */
 function runOnceSteps(ctx: RouteContext, machine: MachineRecord): TransitionStep[] {
   return [
@@ -241,7 +255,7 @@ const create: Handler = (ctx) => {
   ctx.store.setState(machine, "created");
   const response = view(ctx, machine, { nonce: machine.lease?.nonce });
   const skipLaunch = optionalBoolean(body, "skip_launch") === true;
-  ctx.store.schedule(machine, skipLaunch ? ["stopped"] : runsOnce(config) ? runOnceSteps(ctx, machine) : ["starting", "started"]);
+  ctx.store.schedule(machine, skipLaunch ? ["stopped"] : runsOnce(config) ? runOnceSteps(ctx, machine) : ["starting", ...startSteps(ctx, machine)]);
   return ok(response);
 };
 
@@ -287,7 +301,7 @@ const update: Handler = (ctx) => {
   const skipLaunch = optionalBoolean(body, "skip_launch") === true;
   ctx.store.setState(machine, skipLaunch ? "updating" : "replacing");
   const response = view(ctx, machine, { nonce });
-  ctx.store.schedule(machine, [skipLaunch ? "stopped" : "started"]);
+  ctx.store.schedule(machine, skipLaunch ? ["stopped"] : startSteps(ctx, machine));
   return ok(response);
 };
 
