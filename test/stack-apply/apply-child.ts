@@ -66,7 +66,10 @@ export interface ApplyReport {
   /** Registrations refused after `stopAfterWrites`. */
   refused: string[];
   error?: string;
+  /** The whole run, from the child's start. */
   seconds: number;
+  /** Until the program's module was loaded (SDK, providers' modules, program). */
+  startupSeconds?: number;
 }
 
 interface DynamicProvider {
@@ -175,7 +178,7 @@ function stateFor(entry: StateEntry): Json {
   return Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, entry.secretOutputs.includes(key) ? pulumi.secret(value) : value]));
 }
 
-async function up(request: ApplyRequest, report: ApplyReport): Promise<void> {
+async function up(request: ApplyRequest, report: ApplyReport, started: number): Promise<void> {
   const state = loadState(request.statePath);
   const previous = new Map(state.resources.map((entry) => [entry.urn, entry]));
   const seen = new Set<string>();
@@ -305,17 +308,20 @@ async function up(request: ApplyRequest, report: ApplyReport): Promise<void> {
     failure ??= reason instanceof Error ? reason : new Error(String(reason));
   });
   const program = require(path.join(request.buildDir, request.programDir, "index.js")) as Json;
-  await Promise.allSettled(
+  report.startupSeconds = (Date.now() - started) / 1000;
+  // The exports resolve when the program is done; after a stop or a failure some never do (their resource was refused).
+  let exportsDone = false;
+  void Promise.all(
     Object.values(program)
       .filter((value): value is pulumi.Output<unknown> => pulumi.Output.isInstance(value))
       .map((output) => new Promise((resolve) => output.apply(resolve))),
-  );
+  ).then(() => (exportsDone = true));
   // Children made inside applies register late: wait until nothing is in flight and nothing new registers.
   let quiet = 0;
   let lastSeen = -1;
   while (quiet < 10) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const busy = inFlight > 0 || options.size !== lastSeen;
+    const busy = inFlight > 0 || options.size !== lastSeen || (!exportsDone && !stopping && !failure);
     lastSeen = options.size;
     quiet = busy ? 0 : quiet + 1;
   }
@@ -357,11 +363,12 @@ async function destroy(request: ApplyRequest, report: ApplyReport): Promise<void
 async function main(): Promise<void> {
   const reportFile = process.argv[2];
   if (reportFile === undefined) throw new Error("apply-child: missing report file argument");
-  const started = Date.now();
+  // From the process start, so loading the SDK counts too.
+  const started = Date.now() - Math.round(process.uptime() * 1000);
   const report: ApplyReport = { created: [], updated: [], replaced: [], unchanged: [], deleted: [], refused: [], seconds: 0 };
   try {
     const request = await readRequest();
-    if (request.action === "up") await up(request, report);
+    if (request.action === "up") await up(request, report, started);
     else await destroy(request, report);
   } catch (error) {
     report.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
