@@ -178,6 +178,8 @@ function stateFor(entry: StateEntry): Json {
   return Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, entry.secretOutputs.includes(key) ? pulumi.secret(value) : value]));
 }
 
+const traceStart = Date.now();
+
 async function up(request: ApplyRequest, report: ApplyReport, started: number): Promise<void> {
   const state = loadState(request.statePath);
   const previous = new Map(state.resources.map((entry) => [entry.urn, entry]));
@@ -214,6 +216,7 @@ async function up(request: ApplyRequest, report: ApplyReport, started: number): 
           return { id: `${args.name}-id`, state: outputs };
         }
         seen.add(urn);
+        if (process.env.STACK_APPLY_TRACE) process.stderr.write(`${((Date.now() - traceStart) / 1000).toFixed(2)} ${urn}\n`);
         if (stopping) {
           report.refused.push(urn);
           throw new Error(`${urn}: the apply was stopped`);

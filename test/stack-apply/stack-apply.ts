@@ -63,6 +63,7 @@ async function runChild(request: ApplyRequest, env: Record<string, string>): Pro
     proc.stdin.end(JSON.stringify(request));
   });
   try {
+    if (env.STACK_APPLY_TRACE) console.log(output);
     return JSON.parse(fs.readFileSync(reportFile, "utf8")) as ApplyReport;
   } catch {
     throw new Error(`stack-apply: the child wrote no report\n${output}`);
