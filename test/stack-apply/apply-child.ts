@@ -34,6 +34,11 @@ export interface ApplyRequest {
   action: "up" | "destroy";
   /** up only: after this many remote writes (create/update/delete) every later registration fails, in-flight ones finish. */
   stopAfterWrites?: number;
+  /**
+   * up only: the process exits the moment this many writes are recorded, cutting the calls in flight (a crash or
+   * SIGKILL of `pulumi up`): what they made remotely is not in the state.
+   */
+  killAfterWrites?: number;
   /** destroy only: delete protected resources too (as after `pulumi state unprotect`). */
   unprotect?: boolean;
 }
@@ -63,6 +68,8 @@ export interface ApplyReport {
   replaced: string[];
   unchanged: string[];
   deleted: string[];
+  /** True when `killAfterWrites` ended the process. */
+  killed?: boolean;
   /** Registrations refused after `stopAfterWrites`. */
   refused: string[];
   error?: string;
@@ -179,6 +186,14 @@ function stateFor(entry: StateEntry): Json {
 }
 
 const traceStart = Date.now();
+let reportFile = "";
+
+/** Ends the process at once, with what the report holds so far. */
+function kill(report: ApplyReport): never {
+  report.seconds = (Date.now() - traceStart) / 1000;
+  fs.writeFileSync(reportFile, JSON.stringify(report));
+  process.exit(137);
+}
 
 async function up(request: ApplyRequest, report: ApplyReport, started: number): Promise<void> {
   const state = loadState(request.statePath);
@@ -197,6 +212,10 @@ async function up(request: ApplyRequest, report: ApplyReport, started: number): 
     if (at >= 0) state.resources[at] = entry;
     else state.resources.push(entry);
     saveState(request.statePath, state);
+    if (request.killAfterWrites !== undefined && writes >= request.killAfterWrites) {
+      report.killed = true;
+      kill(report);
+    }
   };
   const wrote = (): void => {
     writes += 1;
@@ -364,8 +383,8 @@ async function destroy(request: ApplyRequest, report: ApplyReport): Promise<void
 }
 
 async function main(): Promise<void> {
-  const reportFile = process.argv[2];
-  if (reportFile === undefined) throw new Error("apply-child: missing report file argument");
+  reportFile = process.argv[2] ?? "";
+  if (reportFile === "") throw new Error("apply-child: missing report file argument");
   // From the process start, so loading the SDK counts too.
   const started = Date.now() - Math.round(process.uptime() * 1000);
   const report: ApplyReport = { created: [], updated: [], replaced: [], unchanged: [], deleted: [], refused: [], seconds: 0 };

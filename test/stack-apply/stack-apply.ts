@@ -27,7 +27,7 @@ export interface StackApplyOptions {
 
 export interface StackApply {
   statePath: string;
-  up(options?: { stopAfterWrites?: number }): Promise<ApplyReport>;
+  up(options?: { stopAfterWrites?: number; killAfterWrites?: number }): Promise<ApplyReport>;
   destroy(options?: { unprotect?: boolean }): Promise<ApplyReport>;
   state(): StackState;
   /** Removes the state folder. */
