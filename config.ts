@@ -292,6 +292,11 @@ export interface NeonConfig {
 }
 
 export interface CloudflareConfig {
+  /**
+   * `cloudflare.enabled`: false makes nothing in Cloudflare (a stack without an account, e.g. `local`): the dashboard
+   * is private (Flycast only, no hostname or Access) and the docs site is off. @default `true`
+   */
+  enabled: boolean;
   /** 32 hex digits; user-provided. */
   accountId: string;
   /** The zone of `domain`; user-provided. */
@@ -736,8 +741,21 @@ function readPrefect(read: Reader, value: unknown, fly: FlyConfig, names: Naming
   return { mode, apiUrl, server: { ...app, ...service } };
 }
 
-function readGitHub(read: Reader, value: unknown, environment: EnvironmentName): GitHubConfig {
-  const githubRaw = read.object("github", value, ["repository", "environment", "branch"]);
+/**
+ * `github.enabled`: false makes nothing in GitHub (a stack without a repository, e.g. `local`): no Actions
+ * environment, no deploy secrets and so no Fly deploy tokens. @default `true`
+ */
+function readGitHubEnabled(read: Reader, githubRaw: Record<string, unknown>): boolean {
+  const enabled = read.flag("github.enabled", githubRaw.enabled, true);
+  if (!enabled) {
+    for (const key of ["repository", "environment", "branch"]) {
+      if (githubRaw[key] !== undefined && githubRaw[key] !== null) read.problems.add(`github.${key}`, "is not read while platform:github.enabled is false; remove it");
+    }
+  }
+  return enabled;
+}
+
+function readGitHub(read: Reader, githubRaw: Record<string, unknown>, environment: EnvironmentName): GitHubConfig {
   const repository = read.text("github.repository", githubRaw.repository, "");
   read.match("github.repository", repository, patterns.githubRepository, "a GitHub repository as `owner/name`, e.g. `naluma/content-pipeline`");
   const [owner = "", name = ""] = repository.split("/");
@@ -810,9 +828,16 @@ export function parseConfig(raw: RawConfig, now: Date = new Date()): PlatformCon
     problems.add("protect", "must be false in a pull-request preview: the stack is destroyed when the pull request closes, and its Neon branch expires", true);
   }
   const names = naming(read, defaults.appSuffix, pullRequest);
-  // A pull-request preview's dashboard is private (Flycast, no public address) unless the stack gives it Access.
+  const cloudflareRaw = read.object("cloudflare", raw.values.cloudflare, ["enabled", "accountId", "zoneId", "domain"]);
+  const cloudflareEnabled = read.flag("cloudflare.enabled", cloudflareRaw.enabled, true);
+  // A pull-request preview's dashboard is private (Flycast, no public address) unless the stack gives it Access;
+  // without Cloudflare (cloudflare.enabled false) every dashboard is.
   const dashboardAccess = typeof raw.values.dashboard === "object" && raw.values.dashboard !== null ? (raw.values.dashboard as Record<string, unknown>).access : undefined;
-  const privateDashboard = pullRequest !== undefined && (dashboardAccess === undefined || dashboardAccess === null);
+  const accessUnset = dashboardAccess === undefined || dashboardAccess === null;
+  const privateDashboard = !cloudflareEnabled || (pullRequest !== undefined && accessUnset);
+  if (!cloudflareEnabled && !accessUnset) {
+    problems.add("dashboard.access", "is not read while platform:cloudflare.enabled is false: the dashboard is private (Flycast, reached with `fly proxy`); remove it");
+  }
 
   const flyRaw = read.object("fly", raw.values.fly, ["org", "region", "deployTokenExpiry"]);
   const fly: FlyConfig = {
@@ -825,8 +850,8 @@ export function parseConfig(raw: RawConfig, now: Date = new Date()): PlatformCon
   const expiry = parseDuration(fly.deployTokenExpiry);
   if (expiry === undefined || expiry <= 0) problems.add("fly.deployTokenExpiry", 'must be a positive duration such as "999999h" or "720h"', fly.deployTokenExpiry);
 
-  const cloudflareRaw = read.object("cloudflare", raw.values.cloudflare, ["accountId", "zoneId", "domain"]);
   const cloudflare: CloudflareConfig = {
+    enabled: cloudflareEnabled,
     accountId: read.text("cloudflare.accountId", cloudflareRaw.accountId, ""),
     zoneId: read.text("cloudflare.zoneId", cloudflareRaw.zoneId, ""),
     domain: read.text("cloudflare.domain", cloudflareRaw.domain, "naluma.space"),
@@ -908,7 +933,8 @@ export function parseConfig(raw: RawConfig, now: Date = new Date()): PlatformCon
       ? undefined
       : `dashboard${defaults.appSuffix}.${cloudflare.domain}`;
   if (privateDashboard && dashboardRaw.hostname !== undefined && dashboardRaw.hostname !== null) {
-    problems.add("dashboard.hostname", "is not read in a pull-request preview without platform:dashboard.access: its dashboard is private (Flycast, reached with `fly proxy`); remove it");
+    const where = cloudflareEnabled ? "in a pull-request preview without platform:dashboard.access" : "while platform:cloudflare.enabled is false";
+    problems.add("dashboard.hostname", `is not read ${where}: its dashboard is private (Flycast, reached with \`fly proxy\`); remove it`);
   } else {
     names.refuseInPullRequest("dashboard.hostname", dashboardRaw.hostname, hostnameDefault);
   }
@@ -942,7 +968,9 @@ export function parseConfig(raw: RawConfig, now: Date = new Date()): PlatformCon
     problems.add("stagingStack", "is only read by a pull-request preview (platform:preview.prNumber set); remove it");
   }
 
-  const github = pullRequest ? undefined : readGitHub(read, raw.values.github, environment);
+  const githubRaw = pullRequest ? {} : read.object("github", raw.values.github, ["enabled", "repository", "environment", "branch"]);
+  const githubEnabled = pullRequest ? false : readGitHubEnabled(read, githubRaw);
+  const github = githubEnabled ? readGitHub(read, githubRaw, environment) : undefined;
   if (pullRequest && raw.values.github !== undefined && raw.values.github !== null) {
     problems.add("github", "is not read in a pull-request preview: it makes no GitHub environment or deploy secrets (those are staging's and production's); remove it");
   }
@@ -956,6 +984,9 @@ export function parseConfig(raw: RawConfig, now: Date = new Date()): PlatformCon
   read.match("docs.projectName", docs.projectName, patterns.pagesProject, "a Cloudflare Pages project name: 1-58 lowercase letters, digits or dashes");
   read.match("docs.productionBranch", docs.productionBranch, patterns.gitBranch, "a branch name such as `main`");
   if (pullRequest && docs.enabled) problems.add("docs.enabled", "must be false in a pull-request preview: one Pages project serves every branch, made by the stack that enables it", true);
+  else if (docs.enabled && (!cloudflareEnabled || !githubEnabled)) {
+    problems.add("docs.enabled", "must be false while platform:cloudflare.enabled or platform:github.enabled is false: the docs site is a Cloudflare Pages project deployed from GitHub", true);
+  }
 
   const secrets = readSecrets(problems, raw.secrets, access?.identityProviders ?? []);
 
