@@ -183,6 +183,12 @@ interface BranchTarget {
   resetTrigger: pulumi.Input<string> | undefined;
   /** Whether the databases and roles exist before this stack runs (copied from a parent, or hand-made). */
   adopt: boolean;
+  /**
+   * The branch may vanish by itself (it expires): then the SQL objects on it (roles, grants, lock-downs) are only
+   * dropped from the state on delete, since connecting to an expired branch to drop them would fail the destroy
+   * and leave the stack's apps running; deleting the branch removes them anyway.
+   */
+  sqlGoesWithBranch: boolean;
 }
 
 /** A role's login and where it may connect, for `connectionUrl`. */
@@ -248,7 +254,9 @@ export class NeonProject extends pulumi.ComponentResource {
       { parent: this },
     );
     this.logins = this.createRoles(name, target, owner.uri, databases, args);
-    for (const [database, databaseName] of databases) new DatabaseLockdown(`${name}-${database}`, { adminUri: owner.uri, database: databaseName }, { parent: this });
+    for (const [database, databaseName] of databases) {
+      new DatabaseLockdown(`${name}-${database}`, { adminUri: owner.uri, database: databaseName }, { parent: this, retainOnDelete: target.sqlGoesWithBranch });
+    }
 
     this.databaseNames = databases;
     this.ownerPassword = pulumi.secret(owner.uri.apply(passwordOf));
@@ -344,7 +352,7 @@ export class NeonProject extends pulumi.ComponentResource {
       { projectId: project.projectId, name: project.defaultBranchName, protected: owner.protectMainBranch ?? false, adopt: true },
       { parent: this, protect },
     );
-    return { projectId: project.projectId, branchId: defaultBranch.branchId, ownerRoleName: project.defaultRoleName, resetTrigger: undefined, adopt: owner.adopt ?? false };
+    return { projectId: project.projectId, branchId: defaultBranch.branchId, ownerRoleName: project.defaultRoleName, resetTrigger: undefined, adopt: owner.adopt ?? false, sqlGoesWithBranch: false };
   }
 
   /**
@@ -370,7 +378,12 @@ export class NeonProject extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    return { projectId: pulumi.output(branch.projectId), branchId: created.branchId, ownerRoleName: owner.name, resetTrigger: branch.resetFromParent, adopt: true };
+    return { projectId: pulumi.output(branch.projectId), branchId: created.branchId, ownerRoleName: owner.name, resetTrigger: branch.resetFromParent,
+      adopt: true,
+      // Whether the branch expires must be known now (it decides a resource option), so an expiry given as a
+      // value not known until deploy counts as one.
+      sqlGoesWithBranch: branch.expiresAt !== undefined,
+    };
   }
 
   private createEndpoint(name: string, target: BranchTarget, compute: NeonComputeArgs): Endpoint {
@@ -425,7 +438,7 @@ export class NeonProject extends pulumi.ComponentResource {
     const logins = new Map<string, Login>();
     for (const role of Object.keys(roles)) {
       const password = this.password(`${name}-${role}`, keepers);
-      const created = new Role(`${name}-${role}`, { adminUri, name: role, password, adopt: target.adopt }, { parent: this });
+      const created = new Role(`${name}-${role}`, { adminUri, name: role, password, adopt: target.adopt }, { parent: this, retainOnDelete: target.sqlGoesWithBranch });
       logins.set(role, { user: created.name, password, grants: new Map() });
     }
     const loginOf = (role: string) => logins.get(role) as Login;
@@ -438,7 +451,7 @@ export class NeonProject extends pulumi.ComponentResource {
           grantName(name, role, database),
           { adminUri, database: databases.get(database) as pulumi.Output<string>, role: loginOf(role).user, profile: spec.profile, ...appOnly },
           // Before a role could list several databases, its one Grant was named `<name>-<role>`.
-          { parent: this, aliases: index === 0 ? [{ name: `${name}-${role}` }] : undefined },
+          { parent: this, aliases: index === 0 ? [{ name: `${name}-${role}` }] : undefined, retainOnDelete: target.sqlGoesWithBranch },
         );
         loginOf(role).grants.set(database, grant);
       });

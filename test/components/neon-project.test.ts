@@ -267,6 +267,18 @@ describe("branch mode with expiresAt", () => {
     await build("stage", branch);
     expect(inputsOf(types.branch, "stage-branch").expiresAt).toBeUndefined();
   });
+
+  it("lets the SQL objects go with an expiring branch: a destroy after Neon deleted it cannot connect to drop them", async () => {
+    const sqlTypes: string[] = [types.role, types.grant, types.lockdown];
+    const retained = (built: Built) => built.children.filter((child) => sqlTypes.includes(child.type)).map((child) => child.retainOnDelete);
+    const preview = retained(await build("preview", { ...branch, name: "preview/pr-12", resetFromParent: undefined, expiresAt: "2026-07-01T00:00:00Z" }));
+    expect(preview.length).toBeGreaterThan(0);
+    expect(preview.every((flag) => flag === true)).toBe(true);
+    // A lasting branch drops them for real when they leave the program.
+    const stage = retained(await build("stage", branch));
+    expect(stage.length).toBeGreaterThan(0);
+    expect(stage.every((flag) => flag === false)).toBe(true);
+  });
 });
 
 describe("connection URLs", () => {

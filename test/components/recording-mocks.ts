@@ -60,6 +60,7 @@ export interface Child {
   protect: boolean | undefined;
   /** The `aliases` option as the resource received it (after its parents' transformations). */
   aliases: pulumi.ResourceOptions["aliases"];
+  retainOnDelete: boolean | undefined;
 }
 
 /**
@@ -71,7 +72,7 @@ export async function constructRecording<C extends pulumi.Resource>(
 ): Promise<{ component: C; children: Child[] }> {
   const children: Child[] = [];
   const record: pulumi.ResourceTransformation = ({ resource, type, name, props, opts }) => {
-    children.push({ resource, type, name, protect: opts.protect, aliases: opts.aliases });
+    children.push({ resource, type, name, protect: opts.protect, aliases: opts.aliases, retainOnDelete: opts.retainOnDelete });
     return { props, opts };
   };
   const component = make({ transformations: [record] });
