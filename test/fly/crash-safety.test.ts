@@ -5,7 +5,7 @@
  * printed at the end; every cell must be `survived` or, where Fly gives no way back, a `clear error`.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { appProvider } from "../../dynamic-providers/fly/app";
 import { certificateProvider } from "../../dynamic-providers/fly/certificate";
 import { deployTokenProvider } from "../../dynamic-providers/fly/deploy-token";
@@ -17,7 +17,7 @@ import { secretsProvider } from "../../dynamic-providers/fly/secrets";
 import { volumeProvider } from "../../dynamic-providers/fly/volume";
 import { forgetClaims } from "../../dynamic-providers/core/claims";
 import { sleep } from "../../dynamic-providers/core/retry";
-import { crashFaults, formatMatrix, runScenario, type CrashCase, type CrashFault, type CrashOutcome } from "../support/crash-matrix";
+import { describeCrashMatrix, type CrashCase, type CrashFault, type CrashOutcome } from "../support/crash-matrix";
 import { useFlyEmulator } from "./support";
 
 const appName = "crash-app";
@@ -155,7 +155,6 @@ const cases: AnyCase[] = [
   },
 ];
 
-const results = new Map<string, Partial<Record<CrashFault, CrashOutcome>>>();
 
 /**
  * Where Fly gives no way back. App: names are global, so a second create after a crash is refused with "set
@@ -168,21 +167,8 @@ const expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>> = {
   DeployToken: { "lost answer": "duplicate", crash: "duplicate" },
 };
 
-afterAll(() => {
-  console.log(`\n${formatMatrix("Fly resource", results)}\n`);
-});
+describeCrashMatrix("Fly", cases, expected);
 
-describe("Fly crash safety: resource × fault", () => {
-  for (const c of cases) {
-    for (const fault of crashFaults) {
-      it(`${c.resource}: ${fault}`, async () => {
-        const { outcome, detail } = await runScenario(c, fault);
-        results.set(c.resource, { ...results.get(c.resource), [fault]: outcome });
-        expect({ outcome, detail: outcome === "survived" ? "" : detail }).toMatchObject({ outcome: expected[c.resource]?.[fault] ?? "survived" });
-      });
-    }
-  }
-});
 
 describe("Fly crash safety: what the table cannot show", () => {
   it("a deploy token whose answer was lost fails with how to revoke it by hand", async () => {

@@ -4,14 +4,14 @@
  * created again as the next `pulumi up` would, and the recorded one deleted. The matrix is printed at the end.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect } from "vitest";
 import { branchProvider } from "../../dynamic-providers/neon/branch";
 import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
 import { databaseProvider } from "../../dynamic-providers/neon/database";
 import { endpointProvider } from "../../dynamic-providers/neon/endpoint";
 import { projectProvider } from "../../dynamic-providers/neon/project";
 import { roleProvider } from "../../dynamic-providers/neon/role";
-import { crashFaults, formatMatrix, runScenario, type CrashCase, type CrashFault, type CrashOutcome } from "../support/crash-matrix";
+import { describeCrashMatrix, type CrashCase, type CrashFault, type CrashOutcome } from "../support/crash-matrix";
 import { useNeonEmulator } from "./support";
 
 const { emu, project } = useNeonEmulator({ project: { name: "crash_project", region_id: "aws-eu-central-1" } });
@@ -103,7 +103,6 @@ const cases: AnyCase[] = [
   },
 ];
 
-const results = new Map<string, Partial<Record<CrashFault, CrashOutcome>>>();
 /**
  * Where a repeat stops short. Names are unique per project or branch (branch, role, database, one read_write
  * endpoint per branch), so a create after a crash is refused with "set `adopt: true`" rather than taking over
@@ -119,18 +118,5 @@ const expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>> = {
   Database: { crash: "clear error" },
 };
 
-afterAll(() => {
-  console.log(`\n${formatMatrix("Neon resource", results)}\n`);
-});
+describeCrashMatrix("Neon", cases, expected);
 
-describe("Neon crash safety: resource × fault", () => {
-  for (const c of cases) {
-    for (const fault of crashFaults) {
-      it(`${c.resource}: ${fault}`, async () => {
-        const { outcome, detail } = await runScenario(c, fault);
-        results.set(c.resource, { ...results.get(c.resource), [fault]: outcome });
-        expect({ outcome, detail: outcome === "survived" ? "" : detail }).toMatchObject({ outcome: expected[c.resource]?.[fault] ?? "survived" });
-      });
-    }
-  }
-});

@@ -4,6 +4,7 @@
  * exactly the one recorded object and nothing after its delete.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { afterAll, describe, expect, it } from "vitest";
 import { forgetClaims } from "../../dynamic-providers/core/claims";
 
 export type CrashFault = "lost answer" | "crash";
@@ -83,4 +84,30 @@ export function formatMatrix(title: string, rows: ReadonlyMap<string, Partial<Re
   const lines = [header, "|---|---|---|"];
   for (const [resource, cells] of rows) lines.push(`| ${resource} | ${cells["lost answer"] ?? "-"} | ${cells.crash ?? "-"} |`);
   return lines.join("\n");
+}
+
+/**
+ * One test per resource and fault, each expecting `expected[resource][fault]` (`survived` when not listed), and
+ * the whole matrix printed once the file is done.
+ */
+export function describeCrashMatrix<I, O>(
+  service: string,
+  cases: readonly CrashCase<I, O>[],
+  expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>>,
+): void {
+  const results = new Map<string, Partial<Record<CrashFault, CrashOutcome>>>();
+  afterAll(() => {
+    console.log(`\n${formatMatrix(`${service} resource`, results)}\n`);
+  });
+  describe(`${service} crash safety: resource × fault`, () => {
+    for (const c of cases) {
+      for (const fault of crashFaults) {
+        it(`${c.resource}: ${fault}`, async () => {
+          const { outcome, detail } = await runScenario(c, fault);
+          results.set(c.resource, { ...results.get(c.resource), [fault]: outcome });
+          expect({ outcome, detail: outcome === "survived" ? "" : detail }).toMatchObject({ outcome: expected[c.resource]?.[fault] ?? "survived" });
+        });
+      }
+    }
+  });
 }
