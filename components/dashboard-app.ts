@@ -88,7 +88,15 @@ function checkArgs(name: string, args: DashboardAppArgs): void {
   if (!/^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/.test(args.hostname)) {
     fail(`hostname must be a DNS hostname such as \`dashboard.example.com\`, got ${JSON.stringify(args.hostname)}`);
   }
+  if (args.app.certificateDns !== undefined) fail("app.certificateDns is set by the component (zoneId, proxied for Access); remove it");
+  // Known now when given as values; an Output is checked once it resolves (in the constructor's applies).
+  if (Array.isArray(args.allowedEmails) && args.allowedEmails.length === 0) fail("allowedEmails must list at least one address, or nobody can sign in");
   const names = args.accessSecretNames ?? {};
+  const secrets = args.app.secrets;
+  if (secrets !== undefined && !pulumi.Output.isInstance(secrets)) {
+    const clash = Object.keys(secrets).filter((key) => key === names.aud || key === names.teamDomain);
+    if (clash.length > 0) fail(`app.secrets also sets ${clash.join(", ")}, which accessSecretNames fills from Access`);
+  }
   if (names.aud !== undefined && names.aud === names.teamDomain) fail(`accessSecretNames: aud and teamDomain are both '${names.aud}'`);
   for (const [field, secret] of Object.entries(names)) {
     if (secret !== undefined && !/^[A-Z_][A-Z0-9_]*$/.test(secret)) fail(`accessSecretNames.${field} must be an environment variable name, got ${JSON.stringify(secret)}`);

@@ -667,6 +667,7 @@ function validate(name: string, args: FlyAppArgs): void {
     const mounts = Object.keys(spec.mounts ?? {});
     const [deployProblem] = deployProblems(`processGroups.${group}.deploy`, spec.deploy, { mounts: mounts.length, hasChecks: hasHealthCheck(spec) });
     if (deployProblem !== undefined) fail(deployProblem);
+    if (Array.isArray(spec.regions) && spec.regions.length === 0) fail(`processGroups.${group}.regions must name at least one region, or leave it out for \`primaryRegion\``);
     if (mounts.length > 1) fail(`processGroups.${group}.mounts may name one volume (a machine mounts one), got ${mounts.join(", ")}`);
     for (const volume of mounts) {
       if (!(volume in volumes)) fail(`processGroups.${group}.mounts names volume '${volume}', which is not in \`volumes\`; add \`volumes: { ${volume}: {} }\``);

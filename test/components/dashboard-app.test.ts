@@ -328,6 +328,17 @@ describe("DashboardApp arguments", () => {
     ["a single-label hostname", { hostname: "dashboard" }, 'hostname must be a DNS hostname such as `dashboard.example.com`, got "dashboard"'],
     ["the same name for AUD and team", { accessSecretNames: { aud: "CF_ACCESS", teamDomain: "CF_ACCESS" } }, "accessSecretNames: aud and teamDomain are both 'CF_ACCESS'"],
     ["a secret name that is no environment variable", { accessSecretNames: { teamDomain: "cf-team" } }, 'accessSecretNames.teamDomain must be an environment variable name, got "cf-team"'],
+    [
+      "app.certificateDns, which the component sets from zoneId",
+      { app: { ...base.app, certificateDns: { zoneId: "other-zone", proxied: false } } },
+      "DashboardApp 'bad': app.certificateDns is set by the component (zoneId, proxied for Access); remove it",
+    ],
+    ["an empty allowedEmails list", { allowedEmails: [] }, "DashboardApp 'bad': allowedEmails must list at least one address, or nobody can sign in"],
+    [
+      "app.secrets setting a name accessSecretNames fills",
+      { app: { ...base.app, secrets: { CF_ACCESS_AUD: "typed-by-hand" } } },
+      "DashboardApp 'bad': app.secrets also sets CF_ACCESS_AUD, which accessSecretNames fills from Access",
+    ],
   ])("refuses %s, before registering anything", async (_title, change, message) => {
     const before = registered.size;
     expect(() => new DashboardApp("bad", { ...base, ...change })).toThrow(message);

@@ -473,6 +473,7 @@ describe("FlyApp refuses args that cannot make a sensible app", () => {
     ["a fractional count", { processGroups: { app: { count: 1.5 } } }, "processGroups.app.count must be a whole number >= 0, got 1.5"],
     ["a mount of an unknown volume", { processGroups: { app: { mounts: { data: "/data" } } } }, "names volume 'data', which is not in `volumes`"],
     ["two mounts", { processGroups: { app: { mounts: { a: "/a", b: "/b" } } }, volumes: { a: {}, b: {} } }, "may name one volume"],
+    ["a group with an empty regions list", { processGroups: { app: { regions: [] } } }, "FlyApp 'bad': processGroups.app.regions must name at least one region"],
     ["an unmounted volume", { volumes: { data: {} } }, "volume 'data' is not mounted by any process group"],
     ["a duplicate address type", { ipAddresses: ["v6", "v6"] }, "ipAddresses lists a type twice"],
     ["an exec in a missing group", { execCommands: { pools: { command: ["true"], processGroup: "worker" } } }, "execCommands.pools.processGroup 'worker' is not a process group"],

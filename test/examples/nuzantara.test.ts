@@ -492,6 +492,8 @@ describe("the proxy script (proxy/index.js)", () => {
     ["https://api.nuzantara.com/rag", "https://nuzantara-rag.fly.dev/rag"],
     ["https://api.nuzantara.com/health", "https://nuzantara-backend.fly.dev/health"],
     ["https://api.nuzantara.com/ragged", "https://nuzantara-backend.fly.dev/ragged"],
+    // A path starting with `//` is still a path on the backend, never another host (no open proxy).
+    ["https://api.nuzantara.com//evil.example/steal?x=1", "https://nuzantara-backend.fly.dev//evil.example/steal?x=1"],
   ])("forwards %s to %s", async (incoming, target) => {
     await proxied(incoming, { headers: { Authorization: "Bearer t" } });
     expect(forwarded.map((request) => request.url)).toEqual([target]);

@@ -20,7 +20,10 @@ export function backendFor(pathname, env) {
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
-    const target = new URL(url.pathname + url.search, backendFor(url.pathname, env));
+    // Path and query set on the backend's URL: resolving them against it would read `//host/…` as another host.
+    const target = new URL(backendFor(url.pathname, env));
+    target.pathname = url.pathname;
+    target.search = url.search;
     const upstream = await fetch(new Request(target, request));
     const response = new Response(upstream.body, {
       status: upstream.status,
