@@ -267,4 +267,11 @@ function validate(name: string, args: PrefectServerArgs, version: PrefectVersion
   }
   const port = args.port;
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) fail(`port must be between 1 and 65535, got ${port}`);
+  if (args.mode === "standalone") {
+    // The server listens on `port` (its env says so); a service on another port would reach nothing.
+    const servicePort = args.app.group?.httpService?.internalPort;
+    if (typeof servicePort === "number" && servicePort !== (port ?? defaultPrefectPort)) {
+      fail(`app.group.httpService.internalPort ${servicePort} differs from port ${port ?? defaultPrefectPort}, where the server listens; set \`port\` instead`);
+    }
+  }
 }

@@ -378,6 +378,11 @@ describe("PrefectServer refuses", () => {
     ["an unknown access", { mode: "standalone", databaseUrl, app, access: "public" } as unknown as PrefectServerArgs, 'access must be "auth" or "private", got "public"'],
     ["a port out of range", { mode: "standalone", databaseUrl, app, port: 70000 }, "port must be between 1 and 65535, got 70000"],
     [
+      "a service port other than the server's",
+      { mode: "standalone", databaseUrl, app: { ...app, group: { httpService: { internalPort: 8080 } } } },
+      "app.group.httpService.internalPort 8080 differs from port 4200, where the server listens; set `port` instead",
+    ],
+    [
       "app.secrets the component sets",
       { mode: "standalone", databaseUrl, app: { ...app, secrets: { PREFECT_API_DATABASE_CONNECTION_URL: "postgresql://elsewhere", OTHER: "x" } } },
       "app.secrets: PREFECT_API_DATABASE_CONNECTION_URL are set by the component",
