@@ -72,7 +72,8 @@ const lockedPolicy: RetryPolicy = { ...defaultRetryPolicy, maxAttempts: 40, budg
 
 /**
  * One Neon API call with the shared retry core: 423 Locked and 429 are always retried (the request was
- * refused, not run; Retry-After honoured), 503 too (Neon documents it safe), other 5xx and dropped
+ * refused, not run); a 429 goes through the core's rate-limited path (waits Retry-After plus jitter, bounded
+ * by the policy's time budget rather than its attempt count), 503 too (Neon documents it safe), other 5xx and dropped
  * connections only when the call is idempotent. Returns the response body.
  */
 export async function neonCall<T>(fn: () => Promise<{ data: T }>, options: NeonCallOptions = {}): Promise<T> {
@@ -85,7 +86,8 @@ export async function neonCall<T>(fn: () => Promise<{ data: T }>, options: NeonC
       if (status === 423) return { retry: true, reason: "423 operations in progress" };
       if (status === 429) {
         const header = axios?.response?.headers?.["retry-after"];
-        return { retry: true, delayMs: retryAfterMs(typeof header === "string" ? header : undefined), reason: "429" };
+        // A refusal, not a failure: bounded by the budget, not maxAttempts, and jittered on top of Retry-After (as Fly's).
+        return { retry: true, rateLimited: true, delayMs: retryAfterMs(typeof header === "string" ? header : undefined), reason: "429" };
       }
       if (status === 503) return { retry: true, reason: "503" };
       if (options.idempotent && ((status !== undefined && status >= 500) || isConnectionError(outcome.error))) {

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { endpointProvider, poolerHostOf, type EndpointInputs, type EndpointOutputs } from "../../dynamic-providers/neon/endpoint";
-import { neonApi, waitForOperations } from "../../dynamic-providers/neon/client";
+import { neonApi, neonCall, waitForOperations } from "../../dynamic-providers/neon/client";
+import { defaultRetryPolicy } from "../../dynamic-providers/core/retry";
 import { providerUnderTest } from "../support/provider";
 import { useNeonEmulator } from "./support";
 
@@ -206,5 +207,36 @@ describe("lifecycle against the emulator", () => {
     expect(emu.calls.filter((call) => call.operationId === "createProjectEndpoint").map((call) => call.status)).toEqual([423, 423, 201]);
     expect(emu.state.endpoints(projectId).some((endpoint) => endpoint.id === created.id)).toBe(true);
     await provider.delete(created.id, created.outs as EndpointOutputs);
+  });
+
+  it("429s go through the rate-limited path: more refusals than maxAttempts still succeed, each after Retry-After", async () => {
+    emu.faults.failNext("listProjectBranchEndpoints", 3, { kind: "status", status: 429, retryAfterSeconds: 0.1 });
+    emu.resetCalls();
+    const started = Date.now();
+    const api = neonApi();
+    const listed = await neonCall(() => api.listProjectBranchEndpoints(projectId, mainBranchId), {
+      idempotent: true,
+      policy: { ...defaultRetryPolicy, maxAttempts: 2, budgetMs: 5_000 },
+    });
+    const elapsed = Date.now() - started;
+    expect(listed.endpoints.map((endpoint) => endpoint.id)).toContain(mainEndpointId);
+    expect(emu.calls.filter((call) => call.operationId === "listProjectBranchEndpoints").map((call) => call.status)).toEqual([429, 429, 429, 200]);
+    // Three waits of at least Retry-After (100 ms) each, plus jitter; never earlier.
+    expect(elapsed).toBeGreaterThanOrEqual(300);
+    expect(elapsed).toBeLessThan(5_000);
+  });
+
+  it("a 429 is not retried past the call's budget", async () => {
+    emu.faults.failNext("listProjectBranchEndpoints", 4, { kind: "status", status: 429, retryAfterSeconds: 0.1 });
+    const started = Date.now();
+    const api = neonApi();
+    const error = await neonCall(() => api.listProjectBranchEndpoints(projectId, mainBranchId), {
+      idempotent: true,
+      policy: { ...defaultRetryPolicy, maxAttempts: 20, budgetMs: 250 },
+    }).catch((thrown: unknown) => thrown);
+    expect((error as Error).message).toMatch(/429/);
+    expect(Date.now() - started).toBeLessThan(250);
+    // The refusals left over are waited out by a call with the default budget.
+    await neonCall(() => api.listProjectBranchEndpoints(projectId, mainBranchId), { idempotent: true });
   });
 });
