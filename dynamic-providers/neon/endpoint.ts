@@ -21,6 +21,12 @@ export interface EndpointInputs {
   suspendTimeoutSeconds?: number;
   /** Take over the branch's existing endpoint of this type instead of creating one. */
   adopt?: boolean;
+  /**
+   * The endpoint's Neon name (1..64 characters), set on the endpoints this resource creates. It makes a create
+   * repeatable: an endpoint of this name and type already on the branch (left by a create whose result was lost)
+   * is taken over instead of made again. Unset (state from before names) creates without one.
+   */
+  name?: string;
 }
 
 export interface EndpointOutputs extends EndpointInputs {
@@ -38,6 +44,8 @@ export interface EndpointOutputs extends EndpointInputs {
 }
 
 const maxCuSpread = 8;
+/** Neon's limit on an endpoint name (EndpointCreateRequest.endpoint.name: minLength 1, maxLength 64). */
+export const maxEndpointNameLength = 64;
 
 /** Neon's pooled host: `-pooler` inserted after the endpoint id (the host's first label) [docs connect/connection-pooling]. */
 export function poolerHostOf(host: string): string {
@@ -83,13 +91,24 @@ function outputs(inputs: EndpointInputs, endpoint: NeonEndpoint, adopted: boolea
   };
 }
 
+function checkName(problems: Failures, value: unknown): void {
+  if (value === undefined || isUnknown(value)) return;
+  if (typeof value !== "string" || value.length < 1 || value.length > maxEndpointNameLength) {
+    problems.add("name", `must be a string of 1 to ${maxEndpointNameLength} characters`, value);
+  }
+}
+
 function label(inputs: { projectId: string; branchId: string; type?: string }): string {
   return `neon endpoint (${inputs.type ?? "read_write"} on branch '${inputs.branchId}' of project '${inputs.projectId}')`;
 }
 
-/** The request fields for the settings this resource manages; only the ones the user set. */
-function settings(inputs: EndpointInputs): EndpointUpdateRequest["endpoint"] {
+/**
+ * The request fields for the settings this resource manages; only the ones the user set. The name is left out
+ * for an adopted endpoint: it was made by someone else (Neon, with the project) and keeps its own name.
+ */
+function settings(inputs: EndpointInputs, adopted = false): EndpointUpdateRequest["endpoint"] {
   return {
+    ...(inputs.name !== undefined && !adopted ? { name: inputs.name } : {}),
     ...(inputs.minCu !== undefined ? { autoscaling_limit_min_cu: inputs.minCu } : {}),
     ...(inputs.maxCu !== undefined ? { autoscaling_limit_max_cu: inputs.maxCu } : {}),
     ...(inputs.suspendTimeoutSeconds !== undefined ? { suspend_timeout_seconds: inputs.suspendTimeoutSeconds } : {}),
@@ -97,8 +116,8 @@ function settings(inputs: EndpointInputs): EndpointUpdateRequest["endpoint"] {
 }
 
 /** The settings from `wanted` that the live endpoint does not have yet. */
-function pendingSettings(wanted: EndpointInputs, live: NeonEndpoint): EndpointUpdateRequest["endpoint"] {
-  const all = settings(wanted);
+function pendingSettings(wanted: EndpointInputs, live: NeonEndpoint, adopted: boolean): EndpointUpdateRequest["endpoint"] {
+  const all = settings(wanted, adopted);
   return Object.fromEntries(
     Object.entries(all).filter(([key, value]) => live[key as keyof NeonEndpoint] !== value),
   ) as EndpointUpdateRequest["endpoint"];
@@ -127,8 +146,18 @@ async function findEndpoint(api: NeonApi, inputs: EndpointInputs & { type: Endpo
   return matches[0];
 }
 
-async function configure(api: NeonApi, inputs: EndpointInputs, endpoint: NeonEndpoint): Promise<NeonEndpoint> {
-  const change = pendingSettings(inputs, endpoint);
+/**
+ * The branch's endpoint of this name and type: one a create of this resource made before its result was lost
+ * (a crash between the call and Pulumi's record of it). None when the resource sets no name.
+ */
+async function findNamedEndpoint(api: NeonApi, inputs: EndpointInputs & { type: EndpointKind }): Promise<NeonEndpoint | undefined> {
+  if (inputs.name === undefined) return undefined;
+  const response = await neonCall(() => api.listProjectBranchEndpoints(inputs.projectId, inputs.branchId), { idempotent: true });
+  return response.endpoints.find((endpoint) => endpoint.name === inputs.name && endpoint.type === inputs.type);
+}
+
+async function configure(api: NeonApi, inputs: EndpointInputs, endpoint: NeonEndpoint, adopted: boolean): Promise<NeonEndpoint> {
+  const change = pendingSettings(inputs, endpoint, adopted);
   if (Object.keys(change).length === 0) return endpoint;
   const result = await mutate(api, inputs.projectId, () => api.updateProjectEndpoint(inputs.projectId, endpoint.id, { endpoint: change }));
   return result.endpoint;
@@ -148,22 +177,30 @@ export const endpointProvider = dynamicProvider<EndpointInputs, EndpointOutputs>
       }
     }
     checkSuspend(problems, news.suspendTimeoutSeconds);
+    checkName(problems, news.name);
     return { inputs: { ...news, type: news.type ?? "read_write" }, failures: problems.list };
   },
 
   async diff(_id, olds, news) {
     const replaces = changedFields({ ...olds }, { ...news }, ["projectId", "branchId", "type"]);
-    const updates = changedFields({ ...olds }, { ...news }, ["minCu", "maxCu", "suspendTimeoutSeconds", "adopt"]);
+    const updates = changedFields({ ...olds }, { ...news }, ["minCu", "maxCu", "suspendTimeoutSeconds", "adopt", "name"]);
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
   },
 
   async create(inputs) {
     const api = neonApi();
     const wanted = { ...inputs, type: inputs.type ?? "read_write" };
+    // A create that ran before and lost its result (a crash before Pulumi recorded it) left this endpoint: take it over.
+    const mine = await findNamedEndpoint(api, wanted);
+    if (mine) {
+      await waitForOperations(api, inputs.projectId, (await neonCall(() => api.listProjectOperations({ projectId: inputs.projectId }), { idempotent: true })).operations);
+      const endpoint = await configure(api, wanted, await getEndpoint(api, inputs.projectId, mine.id), false);
+      return { id: endpoint.id, outs: outputs(wanted, endpoint, false) };
+    }
     if (inputs.adopt) {
       const existing = await findEndpoint(api, wanted);
       if (existing) {
-        const endpoint = await configure(api, wanted, existing);
+        const endpoint = await configure(api, wanted, existing, true);
         return { id: endpoint.id, outs: outputs(wanted, endpoint, true) };
       }
     }
@@ -211,13 +248,14 @@ export const endpointProvider = dynamicProvider<EndpointInputs, EndpointOutputs>
       minCu: known.minCu !== undefined ? endpoint.autoscaling_limit_min_cu : undefined,
       maxCu: known.maxCu !== undefined ? endpoint.autoscaling_limit_max_cu : undefined,
       suspendTimeoutSeconds: known.suspendTimeoutSeconds !== undefined ? endpoint.suspend_timeout_seconds : undefined,
+      name: known.name !== undefined && !known.adopted ? endpoint.name : known.name,
     };
     return { id, props: outputs(live, endpoint, known.adopted ?? false) };
   },
 
   async update(id, olds, news) {
     const api = neonApi();
-    const endpoint = await configure(api, news, await getEndpoint(api, news.projectId, id));
+    const endpoint = await configure(api, news, await getEndpoint(api, news.projectId, id), olds.adopted ?? false);
     return { outs: outputs(news, endpoint, olds.adopted ?? false) };
   },
 
@@ -252,6 +290,14 @@ export interface EndpointArgs {
    * the project. An adopted endpoint is left in place when this resource is deleted. @default `false`
    */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * The endpoint's Neon name (1..64 characters), set on an endpoint this resource creates (an adopted one keeps its
+   * own). It lets a create that crashed before Pulumi recorded it find its endpoint again instead of making a second.
+   * Changing it renames the endpoint in place.
+   * @default the resource's Pulumi name (its first 64 characters)
+   * @example "reporting-replica"
+   */
+  name?: pulumi.Input<string>;
 }
 
 /** A Neon compute endpoint (the Postgres server a branch is reached through). */
@@ -273,6 +319,7 @@ export class Endpoint extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        name: args.name ?? name.slice(0, maxEndpointNameLength),
         endpointId: undefined,
         host: undefined,
         poolerHost: undefined,

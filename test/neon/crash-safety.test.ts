@@ -66,7 +66,8 @@ const cases: AnyCase[] = [
     provider: endpointProvider,
     async inputs() {
       branchId = await freshBranch();
-      return checked(endpointProvider, { projectId, branchId, type: "read_write" });
+      // The Endpoint class always sets a name (the resource's Pulumi name unless given).
+      return checked(endpointProvider, { projectId, branchId, type: "read_write", name: "app-endpoint" });
     },
     loseNextAnswer: lose("createProjectEndpoint"),
     count: endpointsOf("read_write"),
@@ -76,7 +77,7 @@ const cases: AnyCase[] = [
     provider: endpointProvider,
     async inputs() {
       branchId = await freshBranch();
-      return checked(endpointProvider, { projectId, branchId, type: "read_only" });
+      return checked(endpointProvider, { projectId, branchId, type: "read_only", name: "app-replica" });
     },
     loseNextAnswer: lose("createProjectEndpoint"),
     count: endpointsOf("read_only"),
@@ -106,14 +107,15 @@ const cases: AnyCase[] = [
 /**
  * Where a repeat stops short. Names are unique per project or branch (branch, role, database, one read_write
  * endpoint per branch), so a create after a crash is refused with "set `adopt: true`" rather than taking over
- * an object that may be someone else's; a project of the same name is refused the same way. A read_only
- * endpoint has no name this provider sets yet, so one left by a crash is still a duplicate (left open).
+ * an object that may be someone else's; a project of the same name is refused the same way. An endpoint carries
+ * the Neon name its resource sets, so one left by a crash (read_only or read_write) is found by name and type and
+ * taken over.
  */
 const expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>> = {
   Project: { "lost answer": "clear error", crash: "clear error" },
   Branch: { crash: "clear error" },
-  "Endpoint read_write": { crash: "clear error" },
-  "Endpoint read_only": { crash: "duplicate" },
+  "Endpoint read_write": { crash: "survived" },
+  "Endpoint read_only": { crash: "survived" },
   Role: { crash: "clear error" },
   Database: { crash: "clear error" },
 };

@@ -200,6 +200,25 @@ describe("lifecycle against the emulator", () => {
     await expect(provider.create(await checked({ branchId: mainBranchId }))).rejects.toThrow(/set `adopt: true`/);
   });
 
+  it("a named create finds the endpoint an earlier, unrecorded create of it left and takes it over", async () => {
+    const inputs = await checked({ type: "read_only", name: "reporting-replica" });
+    const first = await provider.create(inputs);
+    expect(emu.state.endpoints(projectId).find((endpoint) => endpoint.id === first.id)?.name).toBe("reporting-replica");
+    // The first result was never recorded (a crash): the next `pulumi up` creates again.
+    const second = await provider.create(inputs);
+    expect(second.id).toBe(first.id);
+    expect((second.outs as EndpointOutputs).adopted).toBe(false);
+    expect(emu.state.endpoints(projectId).filter((endpoint) => endpoint.name === "reporting-replica")).toHaveLength(1);
+    await provider.delete(second.id, second.outs as EndpointOutputs);
+    expect(emu.state.endpoints(projectId).some((endpoint) => endpoint.id === first.id)).toBe(false);
+  });
+
+  it("refuses a name Neon would refuse, naming the field", async () => {
+    const result = await provider.check({} as EndpointInputs, { projectId, branchId: devBranchId, name: "x".repeat(65) } as EndpointInputs);
+    expect(result.failures?.map((failure) => failure.property)).toEqual(["name"]);
+    expect(result.failures?.[0]?.reason).toContain("1 to 64 characters");
+  });
+
   it("retries 423 Locked and still creates", async () => {
     emu.faults.failNext("createProjectEndpoint", 2, { kind: "status", status: 423 });
     emu.resetCalls();
