@@ -61,7 +61,7 @@ export interface DashboardAppArgs {
   identityProviders: Record<string, DashboardIdentityProviderArgs>;
   /**
    * The app's secret names that receive the Access application's audience tag and the Zero Trust team name,
-   * e.g. `{ aud: "CF_ACCESS_AUD", teamDomain: "CF_ACCESS_TEAM_DOMAIN" }` (seed 000 §3).
+   * e.g. `{ aud: "ACCESS_AUD", teamDomain: "ACCESS_TEAM" }`.
    * @default none: read them from the `accessAud` and `teamDomain` outputs
    */
   accessSecretNames?: { aud?: string; teamDomain?: string };
@@ -103,7 +103,7 @@ function checkArgs(name: string, args: DashboardAppArgs): void {
   }
 }
 
-/** `naluma` from `naluma.cloudflareaccess.com`: seed 000 §3's CF_ACCESS_TEAM_DOMAIN is the team name. */
+/** `acme` from `acme.cloudflareaccess.com`: the team name apps verify Access tokens against. */
 export function teamNameOf(authDomain: string): string {
   return authDomain.endsWith(accessDomainSuffix) ? authDomain.slice(0, -accessDomainSuffix.length) : authDomain;
 }
@@ -116,11 +116,11 @@ export function teamNameOf(authDomain: string): string {
  * @example
  * new DashboardApp("dashboard", {
  *   app: { appName: "acme-dashboard", orgSlug: "acme", primaryRegion: "ams", image,
- *          processGroups: { app: { httpService: { internalPort: 8501 } } } },
+ *          processGroups: { app: { httpService: { internalPort: 3000 } } } },
  *   hostname: "dashboard.acme.dev", zoneId, accountId,
  *   allowedEmails: ["ops@acme.dev"],
  *   identityProviders: { pin: { type: "onetimepin" } },
- *   accessSecretNames: { aud: "CF_ACCESS_AUD" },
+ *   accessSecretNames: { aud: "ACCESS_AUD" },
  * });
  */
 export class DashboardApp extends pulumi.ComponentResource {

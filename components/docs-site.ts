@@ -20,9 +20,9 @@ export function permissionGroupId(results: readonly { id: string; name: string }
 
 /** The GitHub Actions secrets a deploy workflow reads, under the names the program picks. */
 export interface DocsSiteGitHubSecretsArgs {
-  /** Repository name (the owner comes from the github provider). @example `"content-pipeline"` */
+  /** Repository name (the owner comes from the github provider). @example `"acme-app"` */
   repository: pulumi.Input<string>;
-  /** Secret that receives the Pages-only API token, e.g. `CLOUDFLARE_API_TOKEN` (seed 000) or `CF_API_TOKEN` (seed 002). */
+  /** Secret that receives the Pages-only API token, e.g. `CLOUDFLARE_API_TOKEN`. */
   apiTokenName: string;
   /** Secret that receives the account id, e.g. `CLOUDFLARE_ACCOUNT_ID` (seed 000). @default none */
   accountIdName?: string;
@@ -31,7 +31,7 @@ export interface DocsSiteGitHubSecretsArgs {
 export interface DocsSiteArgs {
   /** Cloudflare account id. */
   accountId: pulumi.Input<string>;
-  /** Pages project name, e.g. `naluma-content-automation` (seed 000 §5) or `nuzantara` (seed 002). */
+  /** Pages project name, e.g. `acme-docs`. */
   projectName: pulumi.Input<string>;
   /** Branch whose deployments are production. @default `"main"` (GitHub's default branch name) */
   productionBranch?: pulumi.Input<string>;
@@ -75,8 +75,8 @@ export function branchAlias(branch: string): string {
  *
  * @example
  * new DocsSite("frontend", {
- *   accountId, projectName: "nuzantara", previewBranches: ["staging"],
- *   githubSecrets: { repository: "nuzantara", apiTokenName: "CF_API_TOKEN" },
+ *   accountId, projectName: "acme-web", previewBranches: ["staging"],
+ *   githubSecrets: { repository: "acme-web", apiTokenName: "CLOUDFLARE_API_TOKEN" },
  * });
  */
 export class DocsSite extends pulumi.ComponentResource {

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Secrets } from "../dynamic-providers/fly/secrets";
 
 export interface FlyAppSecretsArgs {
-  /** A Fly app deployed elsewhere (its own repository, `fly deploy`), e.g. seed 004's `captionacc-orchestrator`. */
+  /** A Fly app deployed elsewhere (its own repository, `fly deploy`), e.g. an orchestrator app of its own repository. */
   appName: pulumi.Input<string>;
   /**
    * The secrets to set, by name. Only these are ever set or unset; the app's other secrets are left alone.
@@ -19,7 +19,7 @@ export interface FlyAppSecretsArgs {
  *
  * @example
  * new FlyAppSecrets("orchestrator-prefect", {
- *   appName: "captionacc-orchestrator",
+ *   appName: "acme-orchestrator",
  *   secrets: { PREFECT_API_URL: prefect.apiUrl, PREFECT_API_AUTH_STRING: prefect.authString },
  * });
  */

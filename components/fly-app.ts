@@ -58,7 +58,7 @@ export interface FlyHttpServiceArgs {
 export interface FlyProcessGroupArgs {
   /** Machines in the group (`fly scale count`). @default `1` */
   count?: number;
-  /** `[[vm]]` size. @default `{ cpuKind: "shared", cpus: 1, memoryMb: 256 }` (seed 000 uses 3072 MB, seed 001 1024 MB) */
+  /** `[[vm]]` size. @default `{ cpuKind: "shared", cpus: 1, memoryMb: 256 }` */
   guest?: DeepInput<MachineGuest>;
   /** The process command, the machine's `init.cmd`. @default the image's CMD */
   command?: Argv;
@@ -132,7 +132,7 @@ export interface FlyVolumeArgs {
 }
 
 /**
- * A scheduled machine running the app's current image (seed 001's `news-ingestion-cron`, made with
+ * A scheduled machine running the app's current image (e.g. a nightly report job, made with
  * `flyctl machine run $IMAGE --schedule hourly` and re-pointed by hand after each deploy). It follows
  * FlyAppArgs `image`, so each deploy updates it.
  */
@@ -166,7 +166,7 @@ export interface FlyReleaseCommandArgs {
  * console -C "..."` did by hand), again after every new image. It must be idempotent.
  */
 export interface FlyExecCommandArgs {
-  /** argv, no shell. @example `["uv", "run", "prefect", "work-pool", "create", "content-pool", "--type", "process", "--overwrite"]` */
+  /** argv, no shell. @example `["uv", "run", "prefect", "work-pool", "create", "default-pool", "--type", "process", "--overwrite"]` */
   command: Argv;
   /** @default the first process group */
   processGroup?: string;
@@ -185,17 +185,17 @@ export interface FlyDeployTokenArgs {
 }
 
 export interface FlyAppArgs {
-  /** The Fly app name, global across Fly (`fly launch`'s app name), e.g. `draft-app` or `draft-app-prod`. */
+  /** The Fly app name, global across Fly (`fly launch`'s app name), e.g. `acme-web` or `acme-web-prod`. */
   appName: pulumi.Input<string>;
   /** Fly organization slug. @example `"personal"` */
   orgSlug: pulumi.Input<string>;
-  /** fly.toml `primary_region`, e.g. `fra` (seed 000) or `ewr` (seed 001). */
+  /** fly.toml `primary_region`, e.g. `ams`. */
   primaryRegion: pulumi.Input<string>;
   /**
    * The image every machine runs, built and pushed by CI (`fly deploy` built it before). A new value is a
    * deploy: the release command runs, then each process group rolls by its `deploy` strategy, and the
    * scheduled machines follow.
-   * @example `"registry.fly.io/draft-app:deployment-01J..."`
+   * @example `"registry.fly.io/acme-web:deployment-01J..."`
    */
   image: pulumi.Input<string>;
   /** Process groups by name (fly.toml `[processes]`; `app` when the file has none). At least one. */
@@ -227,7 +227,7 @@ export interface FlyAppArgs {
    * @default none: the records are left to you (see the `certificates` output)
    */
   certificateDns?: FlyCertificateDnsArgs;
-  /** Scheduled machines by machine name, e.g. `news-ingestion-cron` (seed 001). @default `{}` */
+  /** Scheduled machines by machine name, e.g. `nightly-report`. @default `{}` */
   scheduledMachines?: Record<string, FlyScheduledMachineArgs>;
   /** Seed 001's release command (`alembic upgrade head` on deploy). @default none */
   releaseCommand?: FlyReleaseCommandArgs;
@@ -254,7 +254,7 @@ export interface FlyCertificateDnsArgs {
 /** The DNS records Fly asks for before it issues a certificate (`fly certs show`). */
 export interface FlyCertificateDns {
   status: string;
-  /** CNAME the hostname to this, e.g. `naluma-dashboard.fly.dev`. */
+  /** CNAME the hostname to this, e.g. `acme-dashboard.fly.dev`. */
   cnameTarget: string;
   acmeChallengeName: string;
   acmeChallengeTarget: string;

@@ -56,7 +56,7 @@ export interface FlyAppFromTomlArgs extends Partial<Omit<FlyAppArgs, "processGro
   /**
    * The fly.toml's text instead of a path; `[[files]] local_path` is then relative to the working directory.
    * @default none
-   * @example `'app = "draft-app"\nprimary_region = "ewr"\n[http_service]\n  internal_port = 8080'`
+   * @example `'app = "acme-web"\nprimary_region = "ams"\n[http_service]\n  internal_port = 8080'`
    */
   flyTomlText?: string;
   /** Fly organization slug (fly.toml has none). @example `"personal"` */

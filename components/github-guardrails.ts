@@ -107,7 +107,7 @@ export interface GitHubGeneratedSecretArgs {
 }
 
 export interface GitHubRepositoryGuardrailsArgs {
-  /** Repository name; the owner comes from the github provider. @example `"chat-dev"` */
+  /** Repository name; the owner comes from the github provider. @example `"acme-app"` */
   repository: pulumi.Input<string>;
   /**
    * Deployment environments by name (as the workflow's `environment:` says it; GitHub compares names
@@ -125,7 +125,7 @@ export interface GitHubRepositoryGuardrailsArgs {
    * Secrets made here by name; their values are in the `generated` output, so a program can hand the same
    * value to its apps. A name may not also be in `secrets` at the same scope.
    * @default `{}`
-   * @example `{ WORKER_SECRET: { encoding: "hex", environments: ["preview"] } }`
+   * @example `{ CALLBACK_SECRET: { encoding: "hex", environments: ["preview"] } }`
    */
   generatedSecrets?: Record<string, GitHubGeneratedSecretArgs>;
 }

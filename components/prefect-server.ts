@@ -64,7 +64,7 @@ interface PrefectServerBaseArgs {
   workPools?: Record<string, PrefectWorkPoolArgs>;
 }
 
-/** The server runs inside another app's container (seed 000's start-pipeline.sh); this only describes its wiring. */
+/** The server runs inside another app's container (a start script in its image); this only describes its wiring. */
 export interface ColocatedPrefectServerArgs extends PrefectServerBaseArgs {
   mode: "colocated";
   /** How the image runs the Prefect CLI, e.g. `["uv", "run", "prefect"]`. @default `["prefect"]` */
@@ -124,7 +124,7 @@ function workPoolCommands(cli: string[], pools: Record<string, PrefectWorkPoolAr
  * @example
  * const prefect = new PrefectServer("prefect", {
  *   mode: "standalone", version: 3, databaseUrl: config.requireSecret("prefectDatabaseUrl"),
- *   app: { appName: "acme-prefect", orgSlug: "acme", primaryRegion: "ewr" },
+ *   app: { appName: "acme-prefect", orgSlug: "acme", primaryRegion: "ams" },
  *   workPools: { default: {} },
  * });
  */

@@ -1,5 +1,5 @@
 /**
- * A program's stack config, read by key: `readProgramConfig("draftguru", (read) => ({ ... }))` runs the
+ * A program's stack config, read by key: `readProgramConfig("acme", (read) => ({ ... }))` runs the
  * program's schema against its namespace, collects every problem (wrong values, missing keys, keys and
  * settings nobody reads) and throws one ConfigError listing each with its key, rule and fix command.
  */
@@ -106,7 +106,7 @@ export interface ProgramReader {
   /** A top-level key set with `pulumi config set --secret`; the value stays a secret Output. */
   secret(key: string, options: SecretOptions): pulumi.Output<string>;
   optionalSecret(key: string, options: SecretOptions): pulumi.Output<string> | undefined;
-  /** A Fly region code such as `fra`. */
+  /** A Fly region code such as `ams`. */
   flyRegion(key: string, options?: OneOfOptions<string>): string;
   /** `{ cpuKind, cpus, memoryMb }`, checked by the fly:Machine provider's rules. */
   flyGuest(key: string, options?: { default?: MachineGuest }): MachineGuest;

@@ -154,7 +154,7 @@ export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
 });
 
 export interface AppArgs {
-  /** Fly app name (global across Fly), e.g. `naluma-content`. Changing it replaces the app. */
+  /** Fly app name (global across Fly), e.g. `acme-web`. Changing it replaces the app. */
   name: pulumi.Input<string>;
   /** Fly organization slug, e.g. `personal`. Changing it replaces the app. */
   orgSlug: pulumi.Input<string>;

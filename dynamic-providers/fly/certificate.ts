@@ -146,8 +146,8 @@ export interface CertificateArgs {
   /** The Fly app serving the hostname. */
   appName: pulumi.Input<string>;
   /**
-   * The custom domain, as in `fly certs create dashboard.naluma.space -a naluma-dashboard`. A wildcard
-   * (`*.naluma.space`) is allowed and validated through the `_acme-challenge` CNAME.
+   * The custom domain, as in `fly certs create app.example.com -a acme-web`. A wildcard
+   * (`*.example.com`) is allowed and validated through the `_acme-challenge` CNAME.
    */
   hostname: pulumi.Input<string>;
   /** Take over a certificate the app already has for this hostname. @default `false` */

@@ -17,7 +17,7 @@ export const egressIpTypes: readonly IpType[] = ["egress_v4", "egress_v6"];
 export interface IpAddressInputs {
   appName: string;
   type: IpType;
-  /** Region code such as `fra`; "" (the default) allocates a global address. Required for egress types. */
+  /** Region code such as `ams`; "" (the default) allocates a global address. Required for egress types. */
   region?: string;
   /** Custom private network; only for `private_v6`. */
   network?: string;
@@ -176,7 +176,7 @@ export interface IpAddressArgs {
    * @example `"shared_v4"`
    */
   type: pulumi.Input<IpType>;
-  /** Region code such as `fra`; required for egress types. @default `""` (global) */
+  /** Region code such as `ams`; required for egress types. @default `""` (global) */
   region?: pulumi.Input<string>;
   /** Private network for a `private_v6` address. @default the org's default network */
   network?: pulumi.Input<string>;

@@ -14,7 +14,7 @@ const maxOutputChars = 4096;
 export interface MachineExecInputs {
   appName: string;
   machineId: string;
-  /** argv, run without a shell, e.g. `["prefect", "work-pool", "create", "content-pool", "--type", "process", "--overwrite"]`. */
+  /** argv, run without a shell, e.g. `["prefect", "work-pool", "create", "default-pool", "--type", "process", "--overwrite"]`. */
   command: string[];
   /** Any value; a new one runs the command again (e.g. the image, so the command follows each deploy). */
   trigger?: string;
@@ -106,7 +106,7 @@ export interface MachineExecArgs {
   machineId: pulumi.Input<string>;
   /**
    * argv, run without a shell.
-   * @example `["prefect", "work-pool", "create", "content-pool", "--type", "process", "--overwrite"]`
+   * @example `["prefect", "work-pool", "create", "default-pool", "--type", "process", "--overwrite"]`
    */
   command: pulumi.Input<pulumi.Input<string>[]>;
   /** A new value runs the command again, e.g. the app's image. @default none: runs on create and on a command change */

@@ -188,7 +188,7 @@ export interface ReleaseCommandArgs {
    * @example `["alembic", "upgrade", "head"]`
    */
   command: pulumi.Input<pulumi.Input<string>[]>;
-  /** Region of the one-off machine, e.g. `ewr`. */
+  /** Region of the one-off machine, e.g. `ams`. */
   region: pulumi.Input<string>;
   /** Size of the one-off machine. @default `shared-cpu-1x, 256 MB` */
   guest?: DeepInput<MachineGuest>;

@@ -292,7 +292,7 @@ export interface VolumeArgs {
   appName: pulumi.Input<string>;
   /** Volume name as fly.toml [mounts] `source` gives it, e.g. `data`. Changing it replaces the volume. */
   name: pulumi.Input<string>;
-  /** Region, e.g. `fra`; must match the machine that mounts it. Changing it replaces the volume. */
+  /** Region, e.g. `ams`; must match the machine that mounts it. Changing it replaces the volume. */
   region: pulumi.Input<string>;
   /** Size in GB, 1-500; can only grow (grown in place with `extend`). @default `1` */
   sizeGb?: pulumi.Input<number>;

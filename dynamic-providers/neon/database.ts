@@ -127,7 +127,7 @@ export interface DatabaseArgs {
   projectId: pulumi.Input<string>;
   /** The branch holding the database. Changing it replaces the database. */
   branchId: pulumi.Input<string>;
-  /** Database name, at most 63 bytes, e.g. `naluma_content` or `prefect_server`. Changing it replaces the database (its data is lost). */
+  /** Database name, at most 63 bytes, e.g. `app` or `prefect`. Changing it replaces the database (its data is lost). */
   name: pulumi.Input<string>;
   /** The owning role; must exist on the branch (pass a Role's `name` so it is made first). */
   ownerName: pulumi.Input<string>;
@@ -138,7 +138,7 @@ export interface DatabaseArgs {
   adopt?: pulumi.Input<boolean>;
 }
 
-/** A database on a Neon branch (replaces the seed's `CREATE DATABASE prefect_server`). */
+/** A database on a Neon branch (a guide's `CREATE DATABASE …`). */
 export class Database extends pulumi.dynamic.Resource {
   declare readonly projectId: pulumi.Output<string>;
   declare readonly branchId: pulumi.Output<string>;

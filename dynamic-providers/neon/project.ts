@@ -7,7 +7,7 @@ import { branchNameProblem } from "./check";
 import { checkPostgresName } from "./database";
 import { roleNameProblem } from "../postgres/names";
 
-/** Regions Neon offers (alchemy's list, see specs/neon/BEHAVIOUR-NOTES.md). `aws-eu-central-1` is next to Fly's `fra`. */
+/** Regions Neon offers (alchemy's list, see specs/neon/BEHAVIOUR-NOTES.md). `aws-eu-central-1` is next to Fly's `ams` and Frankfurt regions. */
 export const neonRegions: readonly string[] = [
   "aws-us-east-1",
   "aws-us-east-2",
@@ -30,7 +30,7 @@ export const projectDefaults = {
 } as const;
 
 export interface ProjectInputs {
-  /** Project name, e.g. `naluma_content`. Neon does not require names to be unique; this provider does (see create). */
+  /** Project name, e.g. `acme`. Neon does not require names to be unique; this provider does (see create). */
   name: string;
   regionId: string;
   /** check() fills in 17. */
@@ -401,9 +401,9 @@ export const projectProvider = dynamicProvider<ProjectInputs, ProjectOutputs>({
 });
 
 export interface ProjectArgs {
-  /** Project name, e.g. `naluma_content`. Changed in place. */
+  /** Project name, e.g. `acme`. Changed in place. */
   name: pulumi.Input<string>;
-  /** Neon region, e.g. `aws-eu-central-1` (Frankfurt, next to Fly's `fra`). Changing it replaces the project. */
+  /** Neon region, e.g. `aws-eu-central-1` (Frankfurt). Changing it replaces the project. */
   regionId: pulumi.Input<string>;
   /** Postgres major version 14..18. Changing it replaces the project. @default `17` */
   pgVersion?: pulumi.Input<number>;
@@ -411,9 +411,9 @@ export interface ProjectArgs {
   historyRetentionSeconds?: pulumi.Input<number>;
   /** Name of the default branch Neon creates with the project; a change renames it. @default `"main"` */
   defaultBranchName?: pulumi.Input<string>;
-  /** The database Neon creates with the project, e.g. `naluma_content`. Changing it replaces the project. @default `"neondb"` */
+  /** The database Neon creates with the project, e.g. `app`. Changing it replaces the project. @default `"neondb"` */
   defaultDatabaseName?: pulumi.Input<string>;
-  /** Its owner role, e.g. `naluma_content_owner`. Changing it replaces the project. @default `<defaultDatabaseName>_owner` */
+  /** Its owner role, e.g. `app_owner`. Changing it replaces the project. @default `<defaultDatabaseName>_owner` */
   defaultRoleName?: pulumi.Input<string>;
   /**
    * IP allow list (IPs, `a-b` ranges, CIDRs); needs Neon's Scale plan. Leave it and `protectedBranchesOnly`

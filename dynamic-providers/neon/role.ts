@@ -136,7 +136,7 @@ export interface RoleArgs {
  *
  * WARNING: every role made through the Neon API, console or CLI is a member of `neon_superuser` and can read and
  * write every table (neon.com/docs/manage/roles). Use Neon API roles for owners and admins only. Least-privilege
- * roles such as the seed's `pipeline` and `migrations` are made with SQL by the PostgreSQL provider
+ * roles such as an app role and a migrations role are made with SQL by the PostgreSQL provider
  * (dynamic-providers/postgres), not with this resource.
  */
 export class Role extends pulumi.dynamic.Resource {

@@ -86,7 +86,7 @@ export interface ConnectOptions {
   adminUri: string;
   /** Connect to this database instead of the one in the URI. */
   database?: string;
-  /** Names the resource in errors, e.g. "postgres role 'pipeline'". */
+  /** Names the resource in errors, e.g. "postgres role 'app_user'". */
   label: string;
   /** Values that must never appear in an error (the URI is always included). */
   secrets?: readonly (string | undefined)[];

@@ -301,14 +301,14 @@ export const grantProvider = dynamicProvider<GrantInputs, GrantOutputs>({
 export interface GrantArgs {
   /** The admin's connection URI (on Neon, the project owner's). Secret. Any database: the provider connects to `database`. */
   adminUri: pulumi.Input<string>;
-  /** Database the privileges are on, e.g. `naluma_content`. Changing it replaces the grant. */
+  /** Database the privileges are on, e.g. `app`. Changing it replaces the grant. */
   database: pulumi.Input<string>;
   /** The role receiving the privileges, e.g. a `Role`'s `name`. Changing it replaces the grant. */
   role: pulumi.Input<string>;
   /** Schema the table privileges are on. @default `public` */
   schema?: pulumi.Input<string>;
   /**
-   * `app`: read/write rows, no DDL (seed 000's `pipeline`); `migrations`: DDL in the schema (seed 000's
+   * `app`: read/write rows, no DDL (the app's runtime role); `migrations`: DDL in the schema (seed 000's
    * `migrations`). Changing it revokes what the old profile gave and the new one does not.
    */
   profile: pulumi.Input<Profile>;

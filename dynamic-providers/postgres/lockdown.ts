@@ -110,14 +110,14 @@ export const databaseLockdownProvider = dynamicProvider<DatabaseLockdownInputs, 
 export interface DatabaseLockdownArgs {
   /** The admin's connection URI (on Neon, the project owner's). Secret. Any database: the provider connects to `database`. */
   adminUri: pulumi.Input<string>;
-  /** Database to close to PUBLIC, e.g. `prefect_server`. Changing it replaces the lockdown. */
+  /** Database to close to PUBLIC, e.g. `prefect`. Changing it replaces the lockdown. */
   database: pulumi.Input<string>;
 }
 
 /**
  * Takes CONNECT and TEMPORARY on a database, and CREATE on its public schema, away from PUBLIC, so only its
  * owner and roles given a `Grant` can connect. Apply it to every database, also those no app role is granted
- * (seed 000's `prefect_server`).
+ * (e.g. a Prefect server's own database).
  */
 export class DatabaseLockdown extends pulumi.dynamic.Resource {
   declare readonly database: pulumi.Output<string>;

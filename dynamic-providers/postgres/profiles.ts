@@ -34,7 +34,7 @@ const appSequences = ["USAGE", "SELECT"];
 const appCreators: readonly Creator[] = ["migrationsRole", "admin"];
 
 export const profiles: Record<Profile, readonly ProfileRule[]> = {
-  /** Runtime role (seed 000's `pipeline`): read and write rows, no DDL. */
+  /** Runtime role: read and write rows, no DDL. */
   app: [
     { on: "database", privileges: ["CONNECT"] },
     { on: "schema", privileges: ["USAGE"] },

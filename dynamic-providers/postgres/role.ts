@@ -177,7 +177,7 @@ async function passwordWorks(props: RoleInputs): Promise<boolean> {
 export interface RoleArgs {
   /** The admin's connection URI (on Neon, the project owner's), e.g. from a Neon role's `connectionUri`. Secret. */
   adminUri: pulumi.Input<string>;
-  /** Role name, e.g. `pipeline` or `migrations`. Changing it replaces the role. */
+  /** Role name, e.g. `app_user` or `migrations`. Changing it replaces the role. */
   name: pulumi.Input<string>;
   /**
    * Login password, from a `random.RandomPassword`; replacing that resource rotates it (ALTER ROLE). Printable ASCII
@@ -190,7 +190,7 @@ export interface RoleArgs {
   adopt?: pulumi.Input<boolean>;
 }
 
-/** A PostgreSQL LOGIN role (seed 000's `CREATE USER pipeline WITH PASSWORD ...`). */
+/** A PostgreSQL LOGIN role (a guide's `CREATE USER … WITH PASSWORD …`). */
 export class Role extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly password: pulumi.Output<string>;

@@ -1,7 +1,7 @@
 /**
  * The library holds no team: no seed's names, ports or regions as values in components/ or dynamic-providers/
- * (JSDoc examples may quote the seeds; code may not). Every string and number literal of the code is read with
- * TypeScript's own parser, so comments are left out and nothing is matched by accident inside them.
+ * or config-kit/. Every string and number literal of the code is read with TypeScript's own parser; the docs
+ * (JSDoc examples, comments) are read as text for the teams' names, so no example teaches a team's values either.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { flyRegions } from "../../dynamic-providers/fly/regions";
 
 const root = join(__dirname, "..", "..");
-const libraryDirs = ["components", "dynamic-providers"];
+const libraryDirs = ["components", "dynamic-providers", "config-kit"];
 
 /** What the five guides name: team, app, database, role and pool names, the seeds' ports and regions. */
 const teamStrings = [
@@ -19,6 +19,11 @@ const teamStrings = [
   "CF_API_TOKEN", "FLY_API_TOKEN_DASHBOARD", "WORKER_SECRET", "_stcore",
 ];
 const teamNumbers = [8501, 8080, 8000, 3072];
+/** The teams', apps', databases', roles' and secrets' own names, which no comment of the library may use as its example. */
+const teamNames = [
+  "naluma", "draft-app", "draftguru", "nuzantara", "chat-dev", "chat_dev", "captionacc", "pipeline", "prefect_server", "content-pool",
+  "recovery-pool", "news-ingestion", "balizero", "CF_ACCESS_AUD", "CF_API_TOKEN", "WORKER_SECRET", "addabutton",
+];
 
 /** Catalogues of every valid value, where a seed's value is one entry among all, not a default: the Fly regions. */
 const catalogues: Record<string, readonly string[]> = { "dynamic-providers/fly/regions.ts": flyRegions };
@@ -58,6 +63,13 @@ describe("the library holds no team", () => {
         numeric ? teamNumbers.includes(Number(text)) : teamStrings.some((team) => new RegExp(`(^|[^A-Za-z])${team}([^A-Za-z]|$)`).test(text)),
       )
       .map(({ text, line }) => `${path}:${line} ${JSON.stringify(text)}`);
+    expect(offending).toEqual([]);
+  });
+
+  it.each(files)("%s: no team's name in its docs", (path) => {
+    const offending = readFileSync(join(root, path), "utf8")
+      .split("\n")
+      .flatMap((text, index) => (teamNames.some((team) => new RegExp(`(^|[^A-Za-z_])${team}([^A-Za-z_]|$)`).test(text)) ? [`${path}:${index + 1} ${text.trim()}`] : []));
     expect(offending).toEqual([]);
   });
 });
