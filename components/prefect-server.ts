@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { IpType } from "../dynamic-providers/fly/ip-address";
+import { dropUndefined } from "../dynamic-providers/fly/machine-config";
 import type { MachineCheck, MachineGuest } from "../dynamic-providers/fly/machine-types";
 import { FlyApp, type FlyAppArgs, type FlyExecCommandArgs, type FlyProcessGroupArgs } from "./fly-app";
 
@@ -199,11 +200,11 @@ export class PrefectServer extends pulumi.ComponentResource {
       httpService: { internalPort: port, forceHttps: !isPrivate, checks: [healthCheck(port)] },
     };
     // A field given as `undefined` keeps the component's default instead of erasing it.
-    const own = definedFields(group ?? {});
+    const own = dropUndefined(group ?? {});
     const merged: FlyProcessGroupArgs = {
       ...base,
       ...own,
-      httpService: { ...base.httpService, ...definedFields(group?.httpService ?? {}) } as FlyProcessGroupArgs["httpService"],
+      httpService: { ...base.httpService, ...dropUndefined(group?.httpService ?? {}) } as FlyProcessGroupArgs["httpService"],
     };
     // An app made through the Machines API has no address until one is allocated (`fly deploy` did it for the seeds).
     const addresses: IpType[] = isPrivate ? ["private_v6"] : publicIpTypes;
@@ -234,10 +235,6 @@ export class PrefectServer extends pulumi.ComponentResource {
       { parent: this },
     );
   }
-}
-
-function definedFields<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
 }
 
 function validate(name: string, args: PrefectServerArgs, version: PrefectVersion, pools: Record<string, PrefectWorkPoolArgs>): void {

@@ -1,6 +1,6 @@
 import type { Client, Middleware } from "openapi-fetch";
 import { apiError, errorText, isApiError, isTransportError, transportError } from "../core/errors";
-import { envOr, requireEnv } from "../core/env";
+import { envOr, envSecondsMs, requireEnv } from "../core/env";
 import { attemptsHeader, defaultAttemptTimeoutMs, elapsedHeader, retryingFetch, type RetryingFetchOptions } from "../core/http";
 import { poll } from "../core/poll";
 import { defaultRetryPolicy, sleep } from "../core/retry";
@@ -14,14 +14,6 @@ export type Machine = Schemas["Machine"];
 export const defaultFlyApiUrl = "https://api.machines.dev";
 const service = "Fly Machines";
 
-/** A positive number of seconds from the environment, in ms; `fallbackMs` when unset. */
-function envSecondsMs(name: string, fallbackMs: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallbackMs;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of seconds, got ${JSON.stringify(raw)}`);
-  return value * 1000;
-}
 
 /**
  * The fetch every Fly call goes through: retries (429 with Retry-After plus jitter; 5xx and dropped

@@ -148,8 +148,8 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }
 
-/** Waits until no resource has registered for a few ticks (children not behind any output register late). */
-export async function settled(registrations: Registration[]): Promise<void> {
+/** Waits until no resource has registered for a few ticks (children made inside applies register late). */
+export async function settled(registrations: readonly unknown[]): Promise<void> {
   let seen = -1;
   let quiet = 0;
   for (let round = 0; round < 500 && quiet < 5; round++) {

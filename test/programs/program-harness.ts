@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect, vi } from "vitest";
 import { parse } from "yaml";
 import { providerCall, providerOutputsFor } from "./provider-mocks";
+import { settled } from "../components/fly-mocks";
 
 export type Json = Record<string, unknown>;
 
@@ -181,17 +182,6 @@ function record(registrations: Registration[], req: RequestLike, read: boolean):
       return spec ? [{ name: spec.getName(), parentUrn: spec.getParenturn() }] : [];
     }),
   });
-}
-
-/** Waits until no resource has registered for a few ticks (children made inside applies register late). */
-async function settled(registrations: Registration[]): Promise<void> {
-  let seen = -1;
-  let quiet = 0;
-  for (let round = 0; round < 500 && quiet < 5; round++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    quiet = registrations.length === seen ? quiet + 1 : 0;
-    seen = registrations.length;
-  }
 }
 
 /** Resolves an export: Outputs to `{ value, secret }`, plain values as they are. */
