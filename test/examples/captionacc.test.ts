@@ -38,7 +38,7 @@ const options: Omit<ProgramRunOptions, "stack"> = {
   secrets: { supabaseDatabaseUrl: supabaseUrl },
 };
 
-const githubSecret = "github:index/actionsSecret:ActionsSecret";
+const githubSecret = types.actionsSecret;
 const githubProvider = "pulumi:providers:github";
 
 function run(extra: Json = {}): Promise<StackRun> {

@@ -27,9 +27,9 @@ import { pathValue, workflowConfig, workflowConfigSets } from "../stacks/pull-re
 
 const dir = "examples/chat-dev";
 const guardrailsStack = "organization/chat-dev/production";
-const flyVolume = "pulumi-nodejs:dynamic/fly:Volume";
-const randomBytes = "random:index/randomBytes:RandomBytes";
-const ruleset = "github:index/repositoryRuleset:RepositoryRuleset";
+const flyVolume = types.flyVolume;
+const randomBytes = types.randomBytes;
+const ruleset = types.repositoryRuleset;
 const branchPolicy = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy";
 const githubProvider = "pulumi:providers:github";
 const getUser = "github:index/getUser:getUser";

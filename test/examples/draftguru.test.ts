@@ -22,9 +22,9 @@ import { generatedSecrets, types } from "../programs/provider-mocks";
 import { checkDatabaseUrl } from "../../examples/draftguru/config";
 
 const dir = "examples/draftguru";
-const randomPassword = "random:index/randomPassword:RandomPassword";
-const volumeType = "pulumi-nodejs:dynamic/fly:Volume";
-const releaseCommandType = "pulumi-nodejs:dynamic/fly:ReleaseCommand";
+const randomPassword = types.randomPassword;
+const volumeType = types.flyVolume;
+const releaseCommandType = types.flyReleaseCommand;
 
 /** What CI passes on each deploy and what the user sets once per stack (the stack files' headers). */
 function provided(stack: string): Json {

@@ -100,6 +100,8 @@ export const types = {
   flyCertificate: dynamic("fly", "Certificate"),
   flyDeployToken: dynamic("fly", "DeployToken"),
   flyMachineExec: dynamic("fly", "MachineExec"),
+  flyVolume: dynamic("fly", "Volume"),
+  flyReleaseCommand: dynamic("fly", "ReleaseCommand"),
   neonProject: dynamic("neon", "Project"),
   neonIpAllowList: dynamic("neon", "IpAllowList"),
   flyIpAddress: dynamic("fly", "IpAddress"),
@@ -121,4 +123,7 @@ export const types = {
   actionsSecret: "github:index/actionsSecret:ActionsSecret",
   actionsEnvironmentSecret: "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret",
   repositoryEnvironment: "github:index/repositoryEnvironment:RepositoryEnvironment",
+  repositoryRuleset: "github:index/repositoryRuleset:RepositoryRuleset",
+  randomPassword: "random:index/randomPassword:RandomPassword",
+  randomBytes: "random:index/randomBytes:RandomBytes",
 } as const;

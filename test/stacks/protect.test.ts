@@ -27,7 +27,7 @@ const productionGuarded = [
 ].sort();
 
 const volume = { worker: { volume: { name: "content_data", path: "/data", sizeGb: 3 } } };
-const flyVolume = "pulumi-nodejs:dynamic/fly:Volume";
+const flyVolume = types.flyVolume;
 
 describe("platform:protect", () => {
   it("production protects exactly the data and what guards access (prefect_server and the IP allowlist included)", async () => {
