@@ -135,7 +135,25 @@ export interface LeaseOptions {
   ttlSeconds?: number;
 }
 
-/** Takes the machine's lease, runs `fn` with its nonce, and always releases it. */
+/** The lease's nonce and description (GET .../lease), or undefined when the machine has none. */
+async function currentLease(api: FlyApi, path: { app_name: string; machine_id: string }): Promise<{ nonce?: string; description?: string } | undefined> {
+  try {
+    const found = (await body(api.GET("/v1/apps/{app_name}/machines/{machine_id}/lease", { params: { path } }))) as unknown;
+    const record = (found ?? {}) as { description?: unknown; data?: { description?: unknown } };
+    const description = record.data?.description ?? record.description;
+    return { nonce: leaseNonce(found), description: typeof description === "string" ? description : undefined };
+  } catch (error) {
+    if (isStatus(error, 404)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Takes the machine's lease, runs `fn` with its nonce, and always releases it. Each call describes its lease
+ * with a description of its own, so a lease whose answer was lost (5xx, dropped, timed out) or that came back
+ * as "held" because the lost one went through is recognised by GET .../lease (which carries the nonce) and used,
+ * instead of waiting out its ttl.
+ */
 export async function withLease<T>(
   api: FlyApi,
   appName: string,
@@ -145,23 +163,37 @@ export async function withLease<T>(
 ): Promise<T> {
   const path = { app_name: appName, machine_id: machineId };
   const deadline = Date.now() + (options.heldTimeoutMs ?? 60_000);
+  const description = `pulumi ${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   let nonce: string | undefined;
   for (let attempt = 1; nonce === undefined; attempt++) {
     try {
       const created = await body(
         api.POST("/v1/apps/{app_name}/machines/{machine_id}/lease", {
           params: { path },
-          body: { ttl: options.ttlSeconds ?? 120, description: "pulumi" },
+          body: { ttl: options.ttlSeconds ?? 120, description },
         }),
       );
       nonce = leaseNonce(created);
       if (!nonce) throw new Error(`fly machine '${machineId}' in app '${appName}': lease response carried no nonce`);
     } catch (error) {
+      const unanswered = isStatus(error, 500, 502, 503, 504) || isTransportError(error);
+      if (isStatus(error, 409) || unanswered) {
+        const lease = await currentLease(api, path);
+        if (lease?.description === description && lease.nonce) {
+          nonce = lease.nonce;
+          break;
+        }
+        // No lease made: the request never got through; try again like a refusal.
+        if (unanswered && Date.now() < deadline) {
+          await sleep(Math.min(250 * attempt, 2_000));
+          continue;
+        }
+      }
       if (!isStatus(error, 409) || Date.now() >= deadline) {
         if (isStatus(error, 409)) {
           const detail = isApiError(error) ? error.detail : String(error);
           throw new Error(
-            `fly machine '${machineId}' in app '${appName}': ${detail}; gave up after ${Math.round((options.heldTimeoutMs ?? 60_000) / 1000)}s. ` +
+            `fly machine '${machineId}' in app '${appName}': POST /v1/apps/${appName}/machines/${machineId}/lease: ${detail}; gave up after ${Math.round((options.heldTimeoutMs ?? 60_000) / 1000)}s. ` +
               "Another deploy (flyctl or CI) holds the lease; retry when it has finished.",
           );
         }

@@ -251,7 +251,8 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
   /**
    * Creates first, by name, and lists the app's machines only when that is not the whole story: Fly
    * refuses a second machine of the same name, or the answer was lost (5xx, dropped, timed out) and the
-   * unique name tells whether the create happened. A create is never sent twice. `adopt` lists first, as
+   * unique name tells whether the create happened; when it did not, the create is sent once more (the name
+   * keeps that from making a second machine). `adopt` lists first, as
    * taking over a machine made by hand is its point.
    */
   async create(inputs) {
@@ -262,24 +263,36 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
     }
     let created: FlyMachine | undefined;
     const sentAt = Date.now();
-    try {
-      created = await body(
+    const post = () =>
+      body(
         api.POST("/v1/apps/{app_name}/machines", {
           params: { path: { app_name: inputs.appName } },
           body: { name: inputs.name, region: inputs.region, config: toConfig(inputs), min_secrets_version: inputs.minSecretsVersion },
         }),
       );
+    const conflict = async (error: unknown) => {
+      // A conflict: the name is taken (by a machine left by an interrupted `pulumi up`, or one made by hand),
+      // or something else is busy (a mounted volume attached elsewhere), which the lookup tells apart.
+      const existing = await findMachineByName(api, inputs.appName, inputs.name);
+      if (!existing) throw error;
+      return takeOver(api, inputs, existing);
+    };
+    try {
+      created = await post();
     } catch (error) {
-      if (isStatus(error, 409, 422)) {
-        // A conflict: the name is taken (by a machine left by an interrupted `pulumi up`, or one made by hand),
-        // or something else is busy (a mounted volume attached elsewhere), which the lookup tells apart.
-        const existing = await findMachineByName(api, inputs.appName, inputs.name);
-        if (!existing) throw error;
-        return takeOver(api, inputs, existing);
-      }
+      if (isStatus(error, 409, 422)) return conflict(error);
       if (!(isStatus(error, 500, 502, 503, 504) || isConnectionError(error))) throw error;
       created = await findMachineByName(api, inputs.appName, inputs.name);
-      if (!created) throw error;
+      if (!created) {
+        // Nothing of this name: the create did not happen. Sent once more, the name still guards it: had the
+        // first gone through after all, this one is refused as a conflict and the machine taken over.
+        try {
+          created = await post();
+        } catch (again) {
+          if (isStatus(again, 409, 422)) return conflict(again);
+          throw again;
+        }
+      }
     }
     const machineId = created.id ?? "";
     try {

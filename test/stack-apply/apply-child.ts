@@ -34,11 +34,6 @@ export interface ApplyRequest {
   action: "up" | "destroy";
   /** up only: after this many remote writes (create/update/delete) every later registration fails, in-flight ones finish. */
   stopAfterWrites?: number;
-  /**
-   * up only: the process exits the moment this many writes are recorded, cutting the calls in flight (a crash or
-   * SIGKILL of `pulumi up`): what they made remotely is not in the state.
-   */
-  killAfterWrites?: number;
   /** destroy only: delete protected resources too (as after `pulumi state unprotect`). */
   unprotect?: boolean;
 }
@@ -68,7 +63,7 @@ export interface ApplyReport {
   replaced: string[];
   unchanged: string[];
   deleted: string[];
-  /** True when `killAfterWrites` ended the process. */
+  /** True when the parent killed the process (stack-apply.ts `killWhen`): the rest of the report is empty. */
   killed?: boolean;
   /** Registrations refused after `stopAfterWrites`. */
   refused: string[];
@@ -188,13 +183,6 @@ function stateFor(entry: StateEntry): Json {
 const traceStart = Date.now();
 let reportFile = "";
 
-/** Ends the process at once, with what the report holds so far. */
-function kill(report: ApplyReport): never {
-  report.seconds = (Date.now() - traceStart) / 1000;
-  fs.writeFileSync(reportFile, JSON.stringify(report));
-  process.exit(137);
-}
-
 async function up(request: ApplyRequest, report: ApplyReport, started: number): Promise<void> {
   const state = loadState(request.statePath);
   const previous = new Map(state.resources.map((entry) => [entry.urn, entry]));
@@ -212,10 +200,6 @@ async function up(request: ApplyRequest, report: ApplyReport, started: number): 
     if (at >= 0) state.resources[at] = entry;
     else state.resources.push(entry);
     saveState(request.statePath, state);
-    if (request.killAfterWrites !== undefined && writes >= request.killAfterWrites) {
-      report.killed = true;
-      kill(report);
-    }
   };
   const wrote = (): void => {
     writes += 1;

@@ -1,8 +1,8 @@
 /**
  * Seed 000's `local` stack (Pulumi.local.yaml) applied whole against the Fly and Neon emulators: every dynamic
  * resource runs through its serialized provider (stack-apply.ts), Cloudflare and GitHub are off. Apply, apply again
- * (no write call), destroy (nothing left), then an apply stopped after a few creates and resumed from the partial
- * state (no duplicates), and its destroy. The emulators are shared by the file's tests, which run in order.
+ * (no write call), destroy (nothing left), then an apply killed (SIGKILL) twice mid-call, once after Neon made
+ * the project and once after Fly made a machine, resumed from the partial state (no duplicates), and its destroy. The emulators are shared by the file's tests, which run in order.
  */
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -167,16 +167,27 @@ describe("seed 000's local stack, applied against the emulators", () => {
     stack.dispose();
   });
 
-  it("an apply stopped after 8 writes, then applied again from its partial state, makes no duplicate", async () => {
+  it("an apply killed while Neon's project create had acted, then again while a Fly machine create had, resumes with no duplicate; destroy leaves nothing", async () => {
     stack = stackApply({ stack: "local", secrets, env: env() });
-    const stopped = await timed("apply stopped after 8 writes", () => stack.up({ stopAfterWrites: 8 }));
-    expect(stopped.error).toBeDefined();
-    expect(stopped.refused.length).toBeGreaterThan(0);
+    // SIGKILL the moment the emulator has carried out the call and holds back its answer: what it made is in no state.
+    const actedUnanswered = (calls: readonly RecordedCall[], operationId: string) => () => calls.some((call) => call.operationId === operationId && call.status === 0);
+
+    neon.faults.failNext("createProject", 1, { kind: "actThenHang" });
+    const first = await timed("apply killed in the project create", () => stack.up({ killWhen: actedUnanswered(neon.calls, "createProject") }));
+    expect(first.killed).toBe(true);
+    expect(neon.state.projects()).toHaveLength(1);
+    expect(stack.state().resources.filter((entry) => entry.type.endsWith("neon:Project"))).toEqual([]);
+
+    fly.faults.failNext("Machines_create", 1, { kind: "actThenHang" });
+    const second = await timed("apply killed in a machine create", () => stack.up({ killWhen: actedUnanswered(fly.calls, "Machines_create") }));
+    expect(second.killed).toBe(true);
     const partial = stack.state().resources.map((entry) => entry.urn);
-    expect(partial.length).toBeGreaterThanOrEqual(8);
+    // The project the first run made was taken over (its claim), not made again.
+    expect(neon.state.projects()).toHaveLength(1);
+    expect(stack.state().resources.filter((entry) => entry.type.endsWith("neon:Project")).map((entry) => entry.id)).toEqual(neon.state.projects().map((project) => project.id));
     expect(partial.length).toBeLessThan(firstState.resources.length);
 
-    const resumed = await timed("apply after the stop", () => stack.up());
+    const resumed = await timed("apply after the kills", () => stack.up());
     expect(resumed.error).toBeUndefined();
     expect(resumed.unchanged.sort()).toEqual([...partial].sort());
     expect([...resumed.created, ...partial].sort()).toEqual(firstState.resources.map((entry) => entry.urn).sort());

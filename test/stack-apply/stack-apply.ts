@@ -27,7 +27,11 @@ export interface StackApplyOptions {
 
 export interface StackApply {
   statePath: string;
-  up(options?: { stopAfterWrites?: number; killAfterWrites?: number }): Promise<ApplyReport>;
+  /**
+   * `killWhen` is polled (every 5 ms) while the child runs; once it holds, the child gets SIGKILL, as `pulumi up`
+   * killed mid-call: what the calls in flight made is in neither the state nor the report (`killed: true`).
+   */
+  up(options?: { stopAfterWrites?: number; killWhen?: () => boolean }): Promise<ApplyReport>;
   destroy(options?: { unprotect?: boolean }): Promise<ApplyReport>;
   state(): StackState;
   /** Removes the state folder. */
@@ -47,21 +51,37 @@ function configOf(dir: string, stack: string, secrets: Record<string, string>): 
   return { config, secretKeys };
 }
 
-async function runChild(request: ApplyRequest, env: Record<string, string>): Promise<ApplyReport> {
+async function runChild(request: ApplyRequest, env: Record<string, string>, killWhen?: () => boolean): Promise<ApplyReport> {
   const child = path.join(request.buildDir, "test", "stack-apply", "apply-child.js");
   if (!fs.existsSync(child)) throw new Error(`stack-apply: ${child} did not compile`);
   const reportFile = path.join(os.tmpdir(), `stack-apply-${process.pid}-${crypto.randomBytes(6).toString("hex")}.json`);
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv.NODE_OPTIONS;
+  const started = Date.now();
+  let killed = false;
   const output = await new Promise<string>((resolve, reject) => {
     const proc = spawn(process.execPath, [child, reportFile], { cwd: repoRoot(), env: childEnv, stdio: ["pipe", "pipe", "pipe"] });
     let text = "";
+    const watch = killWhen
+      ? setInterval(() => {
+          if (killed || !killWhen()) return;
+          killed = true;
+          proc.kill("SIGKILL");
+        }, 5)
+      : undefined;
     proc.stdout.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
     proc.stderr.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
     proc.on("error", reject);
-    proc.on("close", () => resolve(text));
+    proc.on("close", () => {
+      clearInterval(watch);
+      resolve(text);
+    });
     proc.stdin.end(JSON.stringify(request));
   });
+  if (killed) {
+    fs.rmSync(reportFile, { force: true });
+    return { created: [], updated: [], replaced: [], unchanged: [], deleted: [], refused: [], killed: true, seconds: (Date.now() - started) / 1000 };
+  }
   try {
     if (env.STACK_APPLY_TRACE) console.log(output);
     return JSON.parse(fs.readFileSync(reportFile, "utf8")) as ApplyReport;
@@ -90,7 +110,7 @@ export function stackApply(options: StackApplyOptions): StackApply {
   });
   return {
     statePath,
-    up: async (up = {}) => runChild({ ...(await base("up")), ...up }, options.env),
+    up: async ({ killWhen, ...up } = {}) => runChild({ ...(await base("up")), ...up }, options.env, killWhen),
     destroy: async (destroy = {}) => runChild({ ...(await base("destroy")), ...destroy }, options.env),
     state: () => (fs.existsSync(statePath) ? (JSON.parse(fs.readFileSync(statePath, "utf8")) as StackState) : { resources: [] }),
     dispose: () => fs.rmSync(folder, { recursive: true, force: true }),

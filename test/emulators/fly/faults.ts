@@ -21,6 +21,8 @@ export type Fault =
 export interface FaultControls {
   /** The next `count` requests whose operationId matches (e.g. "Machines_create") answer with the fault. */
   failNext(operationId: string, count: number, fault: Fault): void;
+  /** Drops every fault queued by failNext and not yet hit. */
+  clear(): void;
   /**
    * Apps created from now on answer app-scoped calls (GET app included) with 404 {"error":"app not
    * found"} (or 401 with the token error) for `ms` after creation, like the window fly-go WaitForApp covers.
@@ -79,6 +81,10 @@ export class Faults implements FaultControls {
 
   failNext(operationId: string, count: number, fault: Fault): void {
     if (count > 0) this.queue.push({ operationId, remaining: count, fault });
+  }
+
+  clear(): void {
+    this.queue.length = 0;
   }
 
   /** The fault for this request, if one is queued for its operation (consumes it). */

@@ -26,10 +26,15 @@ export type { RecordedCall } from "../recorded-call";
 
 /**
  * What a faulted request gets instead of its answer: an error status without acting, `drop` (the connection
- * closed without acting), or `actThenDrop` (the request is carried out, then the connection is closed: the
- * answer is lost and the client cannot tell whether Neon acted). A lost answer is recorded with status 0.
+ * closed without acting), `actThenDrop` (the request is carried out, then the connection is closed: the
+ * answer is lost and the client cannot tell whether Neon acted), or `actThenHang` (carried out, and the answer
+ * never comes: what a client killed mid-call leaves behind). A lost answer is recorded with status 0.
  */
-export type Fault = { kind: "status"; status: 423 | 429 | 500 | 503; retryAfterSeconds?: number } | { kind: "drop" } | { kind: "actThenDrop" };
+export type Fault =
+  | { kind: "status"; status: 423 | 429 | 500 | 503; retryAfterSeconds?: number }
+  | { kind: "drop" }
+  | { kind: "actThenDrop" }
+  | { kind: "actThenHang" };
 
 /** Read access to what the emulator holds; the records are live, do not modify them. */
 export interface NeonEmulatorState {
@@ -54,7 +59,8 @@ export interface NeonEmulator {
   violations: string[];
   /** Throws when any request or response broke the vendored OpenAPI document. */
   assertContract(): void;
-  faults: { failNext(operationId: string, count: number, fault: Fault): void };
+  /** `failNext` queues a fault on the next `count` calls of an operation; `clear` drops every queued one. */
+  faults: { failNext(operationId: string, count: number, fault: Fault): void; clear(): void };
   /** How long operations stay unfinished (scheduling → running → finished); settable between calls. */
   operationMs: number;
   state: NeonEmulatorState;
@@ -218,9 +224,10 @@ export async function startNeonEmulator(opts: StartNeonEmulatorOptions = {}): Pr
       violations.push(`${method} ${path} (${operationId}): emulator error: ${message}`);
       return fail(500, `emulator error: ${message}`);
     }
-    if (fault?.kind === "actThenDrop") {
+    if (fault?.kind === "actThenDrop" || fault?.kind === "actThenHang") {
       record(0, reply.body);
-      req.socket.destroy();
+      // actThenHang: the socket stays open until the client goes or the emulator closes.
+      if (fault.kind === "actThenDrop") req.socket.destroy();
       return;
     }
     send(reply);
@@ -269,6 +276,9 @@ export async function startNeonEmulator(opts: StartNeonEmulatorOptions = {}): Pr
         const queue = pendingFaults.get(operationId) ?? [];
         queue.push({ remaining: count, fault });
         pendingFaults.set(operationId, queue);
+      },
+      clear() {
+        pendingFaults.clear();
       },
     },
     get operationMs() {
