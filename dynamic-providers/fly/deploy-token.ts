@@ -68,12 +68,15 @@ function tokenNameOf(inputs: DeployTokenInputs): string {
 
 /**
  * Revokes every live token of the app named `name` (nobody holds one: a create whose answer was lost, or whose
- * result was never recorded, made it), then creates the token. Returns undefined when the app does not exist.
+ * result was never recorded, made it), then creates the token. `stage` says how far it got when it throws.
  */
-async function revokeNamedThenCreate(inputs: DeployTokenInputs, name: string): Promise<CreatedToken | undefined> {
+async function revokeNamedThenCreate(inputs: DeployTokenInputs, name: string, progress: { stage: "list" | "revoke" | "create" }): Promise<CreatedToken> {
+  progress.stage = "list";
   const app = await listAppTokens(inputs.appName);
-  if (!app) return undefined;
+  if (!app) throw new Error("the app does not exist (create the fly:App first)");
+  progress.stage = "revoke";
   for (const leftOver of app.tokens.filter((token) => token.name === name && isLive(token))) await revokeToken(leftOver.id);
+  progress.stage = "create";
   return createDeployToken({ name, organizationId: app.organizationId, appId: app.appId, expiry: inputs.expiry });
 }
 
@@ -118,14 +121,16 @@ export const deployTokenProvider = dynamicProvider<DeployTokenInputs, DeployToke
     const name = tokenNameOf(inputs);
     const label = `fly deploy token '${name}' for app '${inputs.appName}'`;
     let created: CreatedToken | undefined;
+    const progress: { stage: "list" | "revoke" | "create" } = { stage: "list" };
     for (let attempt = 1; created === undefined; attempt++) {
       try {
-        created = await revokeNamedThenCreate(inputs, name);
-        if (created === undefined) throw new Error(`${label}: the app does not exist (create the fly:App first)`);
+        created = await revokeNamedThenCreate(inputs, name, progress);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        if (attempt < 2 && mayHaveActed(error)) continue;
-        if (mayHaveActed(error)) {
+        const lostCreate = progress.stage === "create" && mayHaveActed(error);
+        // A lost create answer: the next round lists again and revokes what it may have made.
+        if (attempt < 2 && (lostCreate || (progress.stage !== "create" && mayHaveActed(error)))) continue;
+        if (lostCreate) {
           throw new Error(
             `${label}: ${message}. Fly may have made a token of this name that nothing holds; run \`pulumi up\` again: ` +
               `it revokes every live token named '${name}' before creating one (or revoke it by hand: \`fly tokens list -a ${inputs.appName}\`, \`fly tokens revoke <id>\`).`,
