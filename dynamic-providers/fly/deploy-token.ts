@@ -18,7 +18,6 @@ export const deployTokenBaseNameMaxLength = deployTokenNameMaxLength - suffixLen
 /** Why a token name is refused (undefined when it is fine). */
 export function deployTokenNameProblem(name: unknown, maxLength = deployTokenNameMaxLength): string | undefined {
   if (typeof name !== "string" || name.trim() === "") return "must be a non-empty string";
-  // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(name)) return "must not contain control characters (newlines, tabs, ...)";
   if (name.length > maxLength) return `must be at most ${maxLength} characters (it has ${name.length})`;
   return undefined;
