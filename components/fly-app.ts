@@ -180,7 +180,7 @@ export interface FlyExecCommandArgs {
 export interface FlyDeployTokenArgs {
   /** @default `"999999h"` */
   expiry?: pulumi.Input<string>;
-  /** A new value makes a new token. */
+  /** A new value makes a new token; the old one is revoked once the new one exists. */
   rotate?: pulumi.Input<string>;
 }
 

@@ -22,8 +22,8 @@ function shellQuote(value: string): string {
 async function main(): Promise<void> {
   const fly = await startFlyEmulator();
   const neon = await startNeonEmulator({ operationMs: 100 });
-  const env: Record<string, string> = { FLY_API_URL: fly.url, FLY_API_TOKEN: fly.token, NEON_API_URL: neon.url, NEON_API_KEY: neon.apiKey };
-  console.log(`Fly Machines API emulator: ${fly.url}`);
+  const env: Record<string, string> = { FLY_API_URL: fly.url, FLY_GRAPHQL_URL: fly.graphqlUrl, FLY_API_TOKEN: fly.token, NEON_API_URL: neon.url, NEON_API_KEY: neon.apiKey };
+  console.log(`Fly Machines API emulator: ${fly.url} (deploy tokens: ${fly.graphqlUrl})`);
   console.log(`Neon API emulator:         ${neon.url}`);
   console.log("Export this in the shell you run `pulumi up -s local` from:\n");
   console.log(`export ${Object.entries(env).map(([name, value]) => `${name}=${shellQuote(value)}`).join(" ")}\n`);

@@ -2,11 +2,39 @@ import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown, parseDuration } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { appNamePattern } from "./app";
-import { isTransportError } from "../core/errors";
-import { body, flyApi, ignoreNotFound, isStatus } from "./client";
+import { body, flyApi, ignoreNotFound } from "./client";
+import { createDeployToken, isLive, listAppTokens, mayHaveActed, revokeToken, type CreatedToken } from "./graphql";
 
 /** The deployment guide's `fly tokens create deploy -x 999999h`: a token that, in practice, never expires. */
 export const defaultDeployTokenExpiry = "999999h";
+
+/** The longest token name this provider makes or accepts (Fly documents no limit; this keeps `fly tokens list` readable). */
+export const deployTokenNameMaxLength = 128;
+/** `#` and 8 hex digits of sha256(expiry, rotate): a replacement's name differs from the token it replaces. */
+const suffixLength = 9;
+/** The longest `name` argument: the suffix is appended to it. */
+export const deployTokenBaseNameMaxLength = deployTokenNameMaxLength - suffixLength;
+
+/** Why a token name is refused (undefined when it is fine). */
+export function deployTokenNameProblem(name: unknown, maxLength = deployTokenNameMaxLength): string | undefined {
+  if (typeof name !== "string" || name.trim() === "") return "must be a non-empty string";
+  if (/[\u0000-\u001f\u007f]/.test(name)) return "must not contain control characters (newlines, tabs, ...)";
+  if (name.length > maxLength) return `must be at most ${maxLength} characters (it has ${name.length})`;
+  return undefined;
+}
+
+/**
+ * The token's name on Fly: `base` plus `#` and 8 hex digits of sha256(expiry, rotate), so a replacement
+ * (new expiry or rotate, made before the old token is deleted) never shares the old token's name. A base
+ * too long for the limit is cut and ends in 8 hex digits of its own hash, so the name stays deterministic.
+ */
+export function deployTokenName(base: string, expiry: string, rotate: string | undefined): string {
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
+  const hash = (text: string): string => createHash("sha256").update(text).digest("hex").slice(0, 8);
+  const room = deployTokenNameMaxLength - suffixLength;
+  const shortened = base.length > room ? `${base.slice(0, room - 9)}~${hash(base)}` : base;
+  return `${shortened}#${hash(JSON.stringify([expiry, rotate ?? null]))}`;
+}
 
 export interface DeployTokenInputs {
   appName: string;
@@ -14,14 +42,41 @@ export interface DeployTokenInputs {
   expiry: string;
   /** Any change makes a new token (replace); e.g. a date to rotate on schedule. */
   rotate?: string;
+  /**
+   * The token's name on Fly, which finds it again after a lost answer or a crash (the DeployToken class sets
+   * it). @default `pulumi/<appName>` plus the (expiry, rotate) suffix of deployTokenName
+   */
+  name?: string;
 }
 
 export interface DeployTokenOutputs extends DeployTokenInputs {
+  /** The token's name on Fly (`fly tokens list -a <app>`). Absent in state written before tokens had names. */
+  name?: string;
+  /** The token's GraphQL id (`fly tokens revoke <id>`). Absent in state written before tokens had names. */
+  tokenId?: string;
   /** `FlyV1 fm2_...`, usable as FLY_API_TOKEN in CI. Secret. */
   token: string;
   createdAt: string;
-  /** createdAt + expiry, computed here (the API does not say). */
   expiresAt: string;
+}
+
+/** The name the token gets: the given one, or the provider's own default for inputs without one. */
+function tokenNameOf(inputs: DeployTokenInputs): string {
+  return inputs.name ?? deployTokenName(`pulumi/${inputs.appName}`, inputs.expiry ?? defaultDeployTokenExpiry, inputs.rotate);
+}
+
+/**
+ * Revokes every live token of the app named `name` (nobody holds one: a create whose answer was lost, or whose
+ * result was never recorded, made it), then creates the token. `stage` says how far it got when it throws.
+ */
+async function revokeNamedThenCreate(inputs: DeployTokenInputs, name: string, progress: { stage: "list" | "revoke" | "create" }): Promise<CreatedToken> {
+  progress.stage = "list";
+  const app = await listAppTokens(inputs.appName);
+  if (!app) throw new Error("the app does not exist (create the fly:App first)");
+  progress.stage = "revoke";
+  for (const leftOver of app.tokens.filter((token) => token.name === name && isLive(token))) await revokeToken(leftOver.id);
+  progress.stage = "create";
+  return createDeployToken({ name, organizationId: app.organizationId, appId: app.appId, expiry: inputs.expiry });
 }
 
 export const deployTokenProvider = dynamicProvider<DeployTokenInputs, DeployTokenOutputs>({
@@ -34,60 +89,94 @@ export const deployTokenProvider = dynamicProvider<DeployTokenInputs, DeployToke
       if (ms === undefined || ms <= 0) problems.add("expiry", "must be a positive Go duration such as `720h` or `999999h`", expiry);
     }
     if (news.rotate !== undefined && typeof news.rotate !== "string" && !isUnknown(news.rotate)) problems.add("rotate", "must be a string", news.rotate);
-    return { inputs: { ...news, expiry }, failures: problems.list };
+    if (news.name !== undefined && !isUnknown(news.name)) {
+      const problem = deployTokenNameProblem(news.name);
+      if (problem) problems.add("name", problem, news.name);
+    }
+    const known = [news.appName, expiry, news.rotate].every((value) => !isUnknown(value));
+    const name = news.name ?? (known && problems.list.length === 0 ? tokenNameOf({ ...news, expiry }) : undefined);
+    return { inputs: { ...news, expiry, ...(name === undefined ? {} : { name }) }, failures: problems.list };
   },
 
+  /**
+   * A token cannot change: a new app, expiry, rotate or name is a new token, made before the old one is
+   * revoked (its name differs by the suffix). State written before tokens had names keeps its token until
+   * one of the other fields changes.
+   */
   async diff(_id, olds, news) {
     const replaces = changedFields({ ...olds, expiry: olds.expiry ?? defaultDeployTokenExpiry }, { ...news }, ["appName", "expiry", "rotate"]);
+    if (olds.name !== undefined && olds.tokenId !== undefined && olds.name !== tokenNameOf(news)) replaces.push("name");
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
   },
 
   /**
-   * Creating a token is not idempotent, so a 5xx is not retried (429 is: the request was refused). The
-   * Machines API can neither list nor revoke tokens and a token has no name, so one whose answer was lost
-   * cannot be found: the error says how to revoke it by hand (flyctl reaches Fly's GraphQL API for that).
+   * Through Fly's GraphQL API, as `fly tokens create deploy -a <app> -n <name> -x <expiry>`. First every live
+   * token of the app with this token's name is revoked: one left by a create whose answer was lost or whose
+   * result was never recorded, which nobody holds. A create whose answer is lost (5xx, dropped connection) is
+   * not repeated blindly: the app's tokens are listed again, the one of this name revoked, and one more create
+   * made; a second lost answer fails, and the next `pulumi up` revokes that one in turn.
    */
   async create(inputs) {
-    const api = flyApi();
-    const sentAt = new Date().toISOString();
-    let created: { token?: string };
-    try {
-      created = await body(
-        api.POST("/v1/apps/{app_name}/deploy_token", { params: { path: { app_name: inputs.appName } }, body: { expiry: inputs.expiry } }),
-      );
-    } catch (error) {
-      if (!(isTransportError(error) || isStatus(error, 500, 502, 503, 504))) throw error;
-      throw new Error(
-        `fly deploy token for app '${inputs.appName}': the create got no answer (${error instanceof Error ? error.message : String(error)}), ` +
-          `so Fly may have made a token that nothing holds. The Machines API cannot list or revoke tokens: run ` +
-          `\`fly tokens list -a ${inputs.appName}\` and \`fly tokens revoke <id>\` for a deploy token created at ${sentAt} or later, ` +
-          "then run `pulumi up` again.",
-        { cause: error },
-      );
+    const name = tokenNameOf(inputs);
+    const label = `fly deploy token '${name}' for app '${inputs.appName}'`;
+    let created: CreatedToken | undefined;
+    const progress: { stage: "list" | "revoke" | "create" } = { stage: "list" };
+    for (let attempt = 1; created === undefined; attempt++) {
+      try {
+        created = await revokeNamedThenCreate(inputs, name, progress);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const lostCreate = progress.stage === "create" && mayHaveActed(error);
+        // A lost create answer: the next round lists again and revokes what it may have made.
+        if (attempt < 2 && (lostCreate || (progress.stage !== "create" && mayHaveActed(error)))) continue;
+        if (lostCreate) {
+          throw new Error(
+            `${label}: ${message}. Fly may have made a token of this name that nothing holds; run \`pulumi up\` again: ` +
+              `it revokes every live token named '${name}' before creating one (or revoke it by hand: \`fly tokens list -a ${inputs.appName}\`, \`fly tokens revoke <id>\`).`,
+            { cause: error },
+          );
+        }
+        throw new Error(`${label}: ${message}`, { cause: error });
+      }
     }
-    if (!created.token) throw new Error(`fly deploy token for app '${inputs.appName}': the API answered without a token`);
-    const now = Date.now();
-    const expiresAt = new Date(Math.min(now + (parseDuration(inputs.expiry) ?? 0), 8.64e15)).toISOString();
-    return { id: `${inputs.appName}/deploy-token/${now}`, outs: { ...inputs, token: created.token, createdAt: new Date(now).toISOString(), expiresAt } };
+    const outs: DeployTokenOutputs = {
+      ...inputs,
+      name: created.name,
+      tokenId: created.id,
+      token: created.tokenHeader,
+      createdAt: created.createdAt ?? new Date().toISOString(),
+      expiresAt: created.expiresAt,
+    };
+    return { id: created.id, outs };
   },
 
   /**
-   * A token cannot be read back from the API, so the stored state is returned as it is. Only a deleted
-   * app is noticed: its tokens went with it.
+   * Looks the token up in the app's listing: still there and live keeps it (with Fly's name and expiry); revoked,
+   * expired, not listed, or the app gone reports it gone, so the next `pulumi up` makes a new one. State written
+   * before tokens had names is only checked for its app.
    */
   async read(id, props) {
     const known = props as DeployTokenOutputs;
-    const api = flyApi();
-    const app = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: known.appName } } })));
-    return app ? { id, props: known } : { id: "" };
+    if (!known.tokenId) {
+      const api = flyApi();
+      const app = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: known.appName } } })));
+      return app ? { id, props: known } : { id: "" };
+    }
+    const app = await listAppTokens(known.appName);
+    const token = app?.tokens.find((candidate) => candidate.id === known.tokenId);
+    if (!token || !isLive(token)) return { id: "" };
+    return { id, props: { ...known, name: token.name, expiresAt: token.expiresAt } };
   },
 
   /**
-   * The Machines API has no revoke endpoint: the token stays valid until it expires. Revoke it by hand
-   * with `fly tokens list -a <app>` and `fly tokens revoke <id>` if it may have leaked.
+   * Revokes the token (`fly tokens revoke <id>`); one already revoked or gone counts as done. A behaviour change:
+   * before tokens had names a delete left the token valid until it expired, and state written then still can
+   * not be revoked here (revoke it by hand with `fly tokens list -a <app>` and `fly tokens revoke <id>`).
    */
-  async delete() {
-    return;
+  async delete(_id, props) {
+    const known = props as DeployTokenOutputs;
+    if (!known.tokenId) return;
+    await revokeToken(known.tokenId);
   },
 });
 
@@ -97,25 +186,58 @@ export interface DeployTokenArgs {
   /** How long the token is valid, a Go duration. @default `"999999h"` (`fly tokens create deploy -x 999999h`) */
   expiry?: pulumi.Input<string>;
   /**
-   * Change this to get a new token (the old one is not revoked; see `delete`).
+   * Change this to get a new token: the new one is made first, then the old one is revoked.
    * @example `"2025-06"`
    */
   rotate?: pulumi.Input<string>;
+  /**
+   * The token's name on Fly (`fly tokens list -a <app>`), unique per app among this platform's tokens: it is how
+   * a token whose answer was lost is found and revoked. `#` and 8 hex digits of (expiry, rotate) are appended.
+   * At most 119 characters, no control characters.
+   * @default `pulumi/<organization>/<project>/<stack>/<resource name>`
+   * @example `"ci deploy token"`
+   */
+  name?: pulumi.Input<string>;
 }
 
-/** A deploy token for one Fly app, e.g. the FLY_API_TOKEN GitHub Actions secret. `token` is secret. */
+/** The organization of the stack, or Pulumi's own name for it where the engine gives none (the mock runtime). */
+function stackOrganization(): string {
+  try {
+    return pulumi.getOrganization();
+  } catch {
+    return "organization";
+  }
+}
+
+/**
+ * A deploy token for one Fly app (`fly tokens create deploy`), e.g. the FLY_API_TOKEN GitHub Actions secret.
+ * `token` is secret. It has a deterministic name, so a token made by a create whose answer was lost is found
+ * and revoked; deleting the resource revokes the token.
+ */
 export class DeployToken extends pulumi.dynamic.Resource {
   declare readonly appName: pulumi.Output<string>;
   declare readonly expiry: pulumi.Output<string>;
+  /** The token's name on Fly. */
+  declare readonly name: pulumi.Output<string>;
+  /** The token's id on Fly (`fly tokens revoke <id>`). */
+  declare readonly tokenId: pulumi.Output<string>;
   declare readonly token: pulumi.Output<string>;
   declare readonly createdAt: pulumi.Output<string>;
   declare readonly expiresAt: pulumi.Output<string>;
 
   constructor(name: string, args: DeployTokenArgs, opts?: pulumi.CustomResourceOptions) {
+    if (args.name !== undefined && !pulumi.Output.isInstance(args.name) && !(args.name instanceof Promise)) {
+      const problem = deployTokenNameProblem(args.name, deployTokenBaseNameMaxLength);
+      if (problem) throw new Error(`DeployToken '${name}': name ${problem}, got ${JSON.stringify(args.name)}`);
+    }
+    const base = args.name ?? `pulumi/${stackOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+    const tokenName = pulumi
+      .all([base, args.expiry, args.rotate])
+      .apply(([given, expiry, rotate]) => deployTokenName(given, expiry ?? defaultDeployTokenExpiry, rotate));
     super(
       deployTokenProvider,
       name,
-      { ...args, token: undefined, createdAt: undefined, expiresAt: undefined },
+      { ...args, name: tokenName, tokenId: undefined, token: undefined, createdAt: undefined, expiresAt: undefined },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["token"] }),
       "fly",
       "DeployToken",

@@ -102,9 +102,9 @@ const cases: AnyCase[] = [
   {
     resource: "DeployToken",
     provider: deployTokenProvider,
-    inputs: () => ({ appName, expiry: "720h" }),
-    loseNextAnswer: lose("App_create_deploy_token"),
-    count: () => app().deployTokens.length,
+    inputs: () => ({ appName, expiry: "720h", name: "pulumi/organization/platform/crash/token#00000000" }),
+    loseNextAnswer: lose("CreateLimitedAccessToken"),
+    count: () => app().deployTokens.filter((token) => token.revokedAt === null).length,
   },
   {
     resource: "MachineExec",
@@ -158,26 +158,35 @@ const cases: AnyCase[] = [
 
 /**
  * Where Fly gives no way back. App: names are global, so a second create after a crash is refused with "set
- * `adopt: true`" (an app is never taken over silently). DeployToken: the Machines API cannot list or revoke
- * tokens and a token has no name, so the first one stays valid and unheld (the lost answer fails with how
- * to revoke it by hand, asserted below); its delete cannot revoke either.
+ * `adopt: true`" (an app is never taken over silently). DeployToken survives both: a token has a name (Fly's
+ * GraphQL API), and a create revokes every live token of its name before making one.
  */
 const expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>> = {
   App: { crash: "clear error" },
-  DeployToken: { "lost answer": "duplicate", crash: "duplicate" },
 };
 
 describeCrashMatrix("Fly", cases, expected);
 
 
 describe("Fly crash safety: what the table cannot show", () => {
-  it("a deploy token whose answer was lost fails with how to revoke it by hand", async () => {
-    emu.faults.failNext("App_create_deploy_token", 1, { kind: "actThenDrop" });
+  it("a deploy token whose answer was lost: the left-over token is revoked and exactly one live token remains", async () => {
+    emu.faults.failNext("CreateLimitedAccessToken", 1, { kind: "actThenDrop" });
     const provider = deployTokenProvider as Required<typeof deployTokenProvider>;
-    await expect(provider.create({ appName, expiry: "720h" })).rejects.toThrow(
-      /fly deploy token for app 'crash-app': the create got no answer .*`fly tokens list -a crash-app` and `fly tokens revoke <id>`/,
-    );
-    expect(app().deployTokens).toHaveLength(1);
+    const name = "pulumi/organization/platform/crash/token#00000000";
+    const { id, outs } = await provider.create({ appName, expiry: "720h", name });
+    const tokens = app().deployTokens;
+    expect(tokens).toHaveLength(2);
+    expect(tokens.every((token) => token.name === name)).toBe(true);
+    expect(tokens.filter((token) => token.revokedAt === null).map((token) => token.id)).toEqual([id]);
+    expect(tokens.find((token) => token.id !== id)?.revokedAt).toEqual(expect.any(String));
+    expect(outs).toMatchObject({ tokenId: id, name });
+    expect(emu.calls.map((call) => `${call.operationId} ${call.status}`)).toEqual([
+      "GetAppLimitedAccessTokens 200",
+      "CreateLimitedAccessToken 0",
+      "GetAppLimitedAccessTokens 200",
+      "RevokeLimitedAccessToken 200",
+      "CreateLimitedAccessToken 200",
+    ]);
   });
 
   it("two release commands of one image started together run the migration once", async () => {

@@ -17,7 +17,7 @@ let serialized: Record<string, SerializedResource>;
 
 beforeAll(async () => {
   emulator = await startFlyEmulator({ transitionMs: 5 });
-  const env = { FLY_API_TOKEN: emulator.token, FLY_API_URL: emulator.url };
+  const env = { FLY_API_TOKEN: emulator.token, FLY_API_URL: emulator.url, FLY_GRAPHQL_URL: emulator.graphqlUrl };
   serialized = await serializeProviders(
     [
       { module: "dynamic-providers/fly/app", exportName: "App", name: "worker", props: { name: app, orgSlug: "personal" } },

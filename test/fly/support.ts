@@ -1,6 +1,6 @@
 /**
- * The Fly emulator set-up every provider test in this folder shares: one emulator per file, FLY_API_URL and
- * FLY_API_TOKEN pointing at it, the test's apps created before each test, and after each test every app
+ * The Fly emulator set-up every provider test in this folder shares: one emulator per file, FLY_API_URL,
+ * FLY_GRAPHQL_URL and FLY_API_TOKEN pointing at it, the test's apps created before each test, and after each test every app
  * deleted and the OpenAPI contract asserted.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
@@ -62,6 +62,7 @@ export function useFlyEmulator(options: UseFlyEmulatorOptions = {}): FlyTestEmul
   beforeAll(async () => {
     current = await startFlyEmulator({ transitionMs: options.transitionMs, orgs: options.orgs });
     process.env.FLY_API_URL = current.url;
+    process.env.FLY_GRAPHQL_URL = current.graphqlUrl;
     process.env.FLY_API_TOKEN = current.token;
   });
 

@@ -31,7 +31,7 @@ let stack: StackApply;
 const timings: Record<string, { seconds: number; startup: number; flyWrites: number; neonWrites: number; resources: number }> = {};
 
 function env(): Record<string, string> {
-  return { FLY_API_URL: fly.url, FLY_API_TOKEN: fly.token, NEON_API_URL: neon.url, NEON_API_KEY: neon.apiKey };
+  return { FLY_API_URL: fly.url, FLY_GRAPHQL_URL: fly.graphqlUrl, FLY_API_TOKEN: fly.token, NEON_API_URL: neon.url, NEON_API_KEY: neon.apiKey };
 }
 
 /** Counts in both emulators, by what a duplicate would add to. */

@@ -21,7 +21,7 @@ export interface StackApplyOptions {
   stack: string;
   /** Secrets by key without the namespace, as `pulumi config set --secret` leaves them. */
   secrets?: Record<string, string>;
-  /** FLY_API_URL, FLY_API_TOKEN, NEON_API_URL, NEON_API_KEY: where the providers go. */
+  /** FLY_API_URL, FLY_GRAPHQL_URL, FLY_API_TOKEN, NEON_API_URL, NEON_API_KEY: where the providers go. */
   env: Record<string, string>;
 }
 

@@ -2,7 +2,8 @@
  * Where the live Machines API differs from specs/fly-machines/openapi.json, as recorded in
  * specs/fly-machines/BEHAVIOUR-NOTES.md. The contract check (contract.ts) consults this list and
  * nothing else: a response or request that differs from the spec in a way not listed here is a
- * violation. Each deviation appears once; `source` is the tag the notes give it.
+ * violation. Each deviation appears once; `source` is the tag the notes give it. `POST /graphql` (Fly's GraphQL
+ * API, deploy tokens) is outside that document and never checked here: specs/fly-graphql/SOURCE.md.
  */
 
 /** A JSON Schema fragment; `#/components/schemas/X` refs resolve against the vendored spec. */

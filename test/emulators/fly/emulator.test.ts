@@ -457,6 +457,99 @@ describe("Fly emulator", () => {
   });
 });
 
+describe("Fly emulator: GraphQL deploy tokens (outside the Machines spec)", () => {
+  const list = "query GetAppLimitedAccessTokens($appName: String!, $after: String) { app(name: $appName) { id organization { id } limitedAccessTokens(first: 100, after: $after) { nodes { id name expiresAt revokedAt } pageInfo { hasNextPage endCursor } } } }";
+  const create =
+    "mutation CreateLimitedAccessToken($name: String!, $organizationId: ID!, $profile: String!, $profileParams: JSON, $expiry: String!) { createLimitedAccessToken(input: {name: $name, organizationId: $organizationId, profile: $profile, profileParams: $profileParams, expiry: $expiry}) { limitedAccessToken { id tokenHeader } } }";
+  const revoke = "mutation RevokeLimitedAccessToken($input: DeleteLimitedAccessTokenInput!) { deleteLimitedAccessToken(input: $input) { token } }";
+
+  function graphql(emu: FlyEmulator, authorization = `Bearer ${emu.token}`) {
+    return async (query: string, variables: Record<string, unknown> = {}): Promise<{ status: number; body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] } }> => {
+      const response = await fetch(emu.graphqlUrl, { method: "POST", headers: { authorization, "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+      return { status: response.status, body: (await response.json()) as { data?: Record<string, unknown> | null } };
+    };
+  }
+
+  async function ids(gql: ReturnType<typeof graphql>, appName = "draft-app"): Promise<{ appId: string; organizationId: string; tokens: Record<string, unknown>[] }> {
+    const app = (await gql(list, { appName })).body.data?.["app"] as { id: string; organization: { id: string }; limitedAccessTokens: { nodes: Record<string, unknown>[] } };
+    return { appId: app.id, organizationId: app.organization.id, tokens: app.limitedAccessTokens.nodes };
+  }
+
+  it("creates, lists and revokes named tokens; a revoked token stays listed and no longer authenticates", async () => {
+    const emu = await start();
+    await createApp(client(emu));
+    const gql = graphql(emu);
+    const { appId, organizationId, tokens } = await ids(gql);
+    expect(tokens).toEqual([]);
+    expect(organizationId).toBe(emu.state.orgIds.get("personal"));
+    expect(appId).toBe(emu.state.apps.get("draft-app")?.graphqlId);
+    const made = await gql(create, { name: "ci", organizationId, profile: "deploy", profileParams: { app_id: appId }, expiry: "720h" });
+    const token = (made.body.data?.["createLimitedAccessToken"] as { limitedAccessToken: { id: string; tokenHeader: string; expiresAt: string; createdAt: string } }).limitedAccessToken;
+    expect(token.tokenHeader).toMatch(/^FlyV1 fm2_/);
+    expect(Date.parse(token.expiresAt) - Date.parse(token.createdAt)).toBe(720 * 3_600_000);
+    expect((await ids(gql)).tokens).toEqual([{ id: token.id, name: "ci", createdAt: token.createdAt, expiresAt: token.expiresAt, revokedAt: null }]);
+    expect((await fetch(`${emu.url}/v1/apps/draft-app`, { headers: { authorization: token.tokenHeader } })).status).toBe(200);
+
+    expect((await gql(revoke, { input: { id: token.id } })).body).toEqual({ data: { deleteLimitedAccessToken: { token: token.id, revokedBy: null } } });
+    expect((await gql(revoke, { input: { id: token.id } })).body.errors).toBeUndefined();
+    expect(emu.state.apps.get("draft-app")?.deployTokens).toMatchObject([{ id: token.id, name: "ci", revokedAt: expect.any(String), via: "graphql" }]);
+    expect((await ids(gql)).tokens[0]?.["revokedAt"]).toEqual(expect.any(String));
+    expect((await fetch(`${emu.url}/v1/apps/draft-app`, { headers: { authorization: token.tokenHeader } })).status).toBe(401);
+    expect(emu.calls.map((call) => [call.path, call.operationId])).toContainEqual(["/graphql", "RevokeLimitedAccessToken"]);
+    expect(emu.violations).toEqual([]);
+  });
+
+  it("answers NOT_FOUND for an unknown app or token, refuses unknown operations, bad input and a missing token", async () => {
+    const emu = await start();
+    await createApp(client(emu));
+    const gql = graphql(emu);
+    expect((await gql(list, { appName: "nope" })).body).toEqual({ data: null, errors: [{ message: "Could not find App", path: ["app"], extensions: { code: "NOT_FOUND" } }] });
+    expect((await gql(revoke, { input: { id: "missing" } })).body.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    const unknown = await gql("query Viewer { viewer { email } }");
+    expect(unknown.status).toBe(200);
+    expect(unknown.body.errors?.[0]?.message).toMatch(/^Unknown operation "Viewer"/);
+    expect((await gql("query GetAppLimitedAccessTokens { viewer { id } }")).body.errors?.[0]?.message).toContain("must select app(...)");
+    const { appId, organizationId } = await ids(gql);
+    const refused = async (variables: Record<string, unknown>) => (await gql(create, { name: "ci", organizationId, profile: "deploy", profileParams: { app_id: appId }, expiry: "1h", ...variables })).body.errors?.[0]?.message;
+    expect(await refused({ name: "" })).toContain("name");
+    expect(await refused({ profile: "deploy_organization" })).toContain("profile");
+    expect(await refused({ expiry: "30d" })).toContain("expiry");
+    expect(await refused({ organizationId: "other" })).toBe("Could not find Organization");
+    expect(emu.state.apps.get("draft-app")?.deployTokens).toEqual([]);
+    expect((await graphql(emu, "Bearer wrong")(list, { appName: "draft-app" })).status).toBe(401);
+    expect(emu.violations).toEqual([]);
+  });
+
+  it("pages the token list, takes faults and rate limits by operation name", async () => {
+    const emu = await start();
+    await createApp(client(emu));
+    const gql = graphql(emu);
+    const { appId, organizationId } = await ids(gql);
+    const variables = { organizationId, profile: "deploy", profileParams: { app_id: appId }, expiry: "1h" };
+    for (const name of ["a", "b", "c"]) await gql(create, { ...variables, name });
+    const page = "query GetAppLimitedAccessTokens($appName: String!, $first: Int, $after: String) { app(name: $appName) { limitedAccessTokens(first: $first, after: $after) { nodes { name } pageInfo { hasNextPage endCursor } } } }";
+    const first = (await gql(page, { appName: "draft-app", first: 2 })).body.data?.["app"] as { limitedAccessTokens: { nodes: { name: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    expect(first.limitedAccessTokens.nodes.map((node) => node.name)).toEqual(["a", "b"]);
+    expect(first.limitedAccessTokens.pageInfo.hasNextPage).toBe(true);
+    const second = (await gql(page, { appName: "draft-app", first: 2, after: first.limitedAccessTokens.pageInfo.endCursor })).body.data?.["app"] as typeof first;
+    expect(second.limitedAccessTokens.nodes.map((node) => node.name)).toEqual(["c"]);
+    expect(second.limitedAccessTokens.pageInfo.hasNextPage).toBe(false);
+
+    emu.faults.failNext("CreateLimitedAccessToken", 1, { kind: "actThenDrop" });
+    await expect(gql(create, { ...variables, name: "lost" })).rejects.toThrow();
+    expect(emu.state.apps.get("draft-app")?.deployTokens.map((token) => token.name)).toContain("lost");
+    expect(emu.calls.at(-1)).toMatchObject({ operationId: "CreateLimitedAccessToken", status: 0 });
+    emu.faults.failNext("GetAppLimitedAccessTokens", 1, { kind: "status", status: 503 });
+    expect((await gql(list, { appName: "draft-app" })).status).toBe(503);
+
+    emu.rateLimits = { timeScale: 1 };
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await gql(list, { appName: "draft-app" })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(emu.violations).toEqual([]);
+  });
+});
+
 describe("Fly contract checker", () => {
   const checker = new ContractChecker();
   const op = (method: string, path: string) => {

@@ -4,6 +4,7 @@ import { ContractChecker, type MatchedOperation } from "./contract";
 import { Faults, type FaultControls } from "./faults";
 import { bucketsFor, RateLimiter, type RateLimitOptions } from "./rate-limits";
 import { appRoutes } from "./routes/apps";
+import { graphqlError, parseGraphqlRequest, resolveGraphql } from "./routes/graphql";
 import { HttpError, type Handler, type RouteContext, type RouteResult } from "./routes/common";
 import { detachVolumesOf, machineRoutes } from "./routes/machines";
 import { networkRoutes } from "./routes/network";
@@ -14,13 +15,15 @@ import type { RecordedCall } from "../recorded-call";
 export type { ExecResult, Fault, FaultControls } from "./faults";
 export type { RateLimitOptions, RateRule } from "./rate-limits";
 export { flyRateLimits } from "./rate-limits";
-export type { FlyState, AppRecord, MachineRecord, VolumeRecord, SecretRecord, IpRecord, CertificateRecord, LeaseRecord, MachineState } from "./state";
+export type { FlyState, DeployTokenRecord, AppRecord, MachineRecord, VolumeRecord, SecretRecord, IpRecord, CertificateRecord, LeaseRecord, MachineState } from "./state";
 
 export type { RecordedCall } from "../recorded-call";
 
 export interface FlyEmulator {
   /** e.g. http://127.0.0.1:43125; clients append /v1/... */
   url: string;
+  /** `${url}/graphql`: what FLY_GRAPHQL_URL points at (deploy tokens, routes/graphql.ts). */
+  graphqlUrl: string;
   /** The bearer token it accepts. */
   token: string;
   /** Every request, in order. */
@@ -98,7 +101,9 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
     if (!header) return false;
     const credential = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : header;
     if (credential === token) return true;
-    return [...store.apps.values()].some((app) => app.deployTokens.includes(credential));
+    return [...store.apps.values()].some((app) =>
+      app.deployTokens.some((deployToken) => deployToken.token === credential && deployToken.revokedAt === null && Date.parse(deployToken.expiresAt) > Date.now()),
+    );
   }
 
   async function answer(
@@ -172,6 +177,11 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
     }
     call.requestBody = body;
 
+    if (url.pathname === "/graphql") {
+      await handleGraphql(req, call, body, send);
+      return;
+    }
+
     const op = checker.match(method, url.pathname);
     if (!op) {
       violations.push(`${method} ${url.pathname}: no operation in the spec matches`);
@@ -208,6 +218,64 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
     send(result, op);
   }
 
+  /**
+   * `POST /graphql` (routes/graphql.ts): outside the Machines OpenAPI document, so not contract-checked; recorded,
+   * faulted and rate-limited like the REST calls, with the GraphQL operation's name as the operationId.
+   */
+  async function handleGraphql(
+    req: http.IncomingMessage,
+    call: RecordedCall,
+    body: unknown,
+    send: (result: RouteResult, op: MatchedOperation | undefined) => void,
+  ): Promise<void> {
+    if (req.method !== "POST") {
+      send({ status: 405, body: { errors: [{ message: "GraphQL takes POST" }] } }, undefined);
+      return;
+    }
+    const request = parseGraphqlRequest(body);
+    if ("error" in request) {
+      send(graphqlError(request.error), undefined);
+      return;
+    }
+    call.operationId = request.operation;
+    const fault = faults.take(request.operation);
+    if (fault?.kind === "drop") {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "hang") return;
+    if (fault?.kind === "status") {
+      const result: RouteResult = { status: fault.status, body: { errors: [{ message: statusText[fault.status] ?? "fault" }] } };
+      if (fault.retryAfterSeconds !== undefined) result.headers = { "retry-after": String(fault.retryAfterSeconds) };
+      send(result, undefined);
+      return;
+    }
+    const result = ((): RouteResult => {
+      const headers = headersOf(req);
+      if (!authorized(headers["authorization"])) return { status: 401, body: { errors: [{ message: "You must be authenticated to view this.", extensions: { code: "UNAUTHORIZED" } }] } };
+      const operation = resolveGraphql(request);
+      if (!("run" in operation)) return operation;
+      if (limiter) {
+        const appName = operation.appOf(store, request.variables);
+        const op: MatchedOperation = { operationId: request.operation, method: "POST", template: "/graphql", pathParams: appName === undefined ? {} : { app_name: appName } };
+        const verdict = limiter.take(bucketsFor(op, {}, request.variables));
+        if (!verdict.ok) return { status: 429, body: { errors: [{ message: "rate limit exceeded" }] }, headers: { "retry-after": verdict.retryAfter } };
+      }
+      try {
+        return operation.run(store, request.variables);
+      } catch (error) {
+        violations.push(`${request.operation}: emulator error ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        return { status: 500, body: { errors: [{ message: "internal error in the emulator" }] } };
+      }
+    })();
+    if (fault?.kind === "actThenDrop" || fault?.kind === "actThenHang") {
+      call.responseBody = result.body;
+      if (fault.kind === "actThenDrop") req.socket.destroy();
+      return;
+    }
+    send(result, undefined);
+  }
+
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       violations.push(`emulator crashed on ${req.method} ${req.url}: ${String(error)}`);
@@ -229,6 +297,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions = {}): Promise<F
 
   return {
     url: `http://127.0.0.1:${port}`,
+    graphqlUrl: `http://127.0.0.1:${port}/graphql`,
     token,
     calls,
     resetCalls: () => {

@@ -91,8 +91,29 @@ export interface CertificateRecord {
   updatedAt: string;
 }
 
+/**
+ * A deploy token of the app. GraphQL (`createLimitedAccessToken`) gives it a name; the Machines API
+ * (`POST /v1/apps/{app}/deploy_token`) gives it none (name ""). Revoked tokens stay listed, as `fly tokens list`
+ * shows them, and no longer authenticate.
+ */
+export interface DeployTokenRecord {
+  /** GraphQL id (`fly tokens revoke <id>`). */
+  id: string;
+  name: string;
+  /** `FlyV1 fm2_...`: the credential. */
+  token: string;
+  createdAt: string;
+  expiresAt: string;
+  /** Set once revoked. */
+  revokedAt: string | null;
+  /** How it was made. */
+  via: "graphql" | "machines";
+}
+
 export interface AppRecord {
   id: string;
+  /** The app's GraphQL node id (`app(name:) { id }`), what `profileParams.app_id` takes. */
+  graphqlId: string;
   name: string;
   orgSlug: string;
   network: string;
@@ -108,7 +129,7 @@ export interface AppRecord {
   secretsVersion: number;
   ips: IpRecord[];
   certificates: Map<string, CertificateRecord>;
-  deployTokens: string[];
+  deployTokens: DeployTokenRecord[];
 }
 
 /** One machine state change, as the emulator made it: the timeline tests count serving machines over. */
@@ -133,6 +154,8 @@ export interface FlyState {
   /** Certificate hostname → owning app name; hostnames are global. */
   readonly hostnames: ReadonlyMap<string, string>;
   readonly orgs: readonly string[];
+  /** Org slug → the org's GraphQL node id (`organization { id }`). */
+  readonly orgIds: ReadonlyMap<string, string>;
 }
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -148,6 +171,8 @@ export const ids = {
   volume: (): string => `vol_${Array.from({ length: 16 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[randomInt(36)]).join("")}`,
   nonce: (): string => randomBytes(16).toString("hex"),
   app: (): string => randomBytes(8).toString("hex"),
+  /** A GraphQL node id, like the ones Fly's GraphQL API gives apps, orgs and tokens. */
+  graphql: (): string => randomBytes(9).toString("base64url"),
   dns: (): string => Array.from({ length: 6 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[randomInt(36)]).join(""),
   zone: (): string => randomBytes(2).toString("hex"),
   machineName: (): string =>
@@ -177,6 +202,7 @@ export class Store implements FlyState {
   /** Apps_create idempotency_key → the app that create made (a repeat with the key answers with it). */
   readonly idempotencyKeys = new Map<string, AppRecord>();
   readonly orgs: string[];
+  readonly orgIds: Map<string, string>;
   readonly transitions: StateTransition[] = [];
   transitionMs: number;
   private readonly scheduled = new Map<MachineRecord, NodeJS.Timeout>();
@@ -185,6 +211,7 @@ export class Store implements FlyState {
 
   constructor(orgs: string[], transitionMs: number) {
     this.orgs = orgs;
+    this.orgIds = new Map(orgs.map((slug) => [slug, ids.graphql()]));
     this.transitionMs = transitionMs;
   }
 

@@ -51,6 +51,7 @@ const create: Handler = (ctx) => {
   const created = Date.now();
   const app: AppRecord = {
     id: ids.app(),
+    graphqlId: ids.graphql(),
     name,
     orgSlug,
     network: optionalString(body, "network") ?? "default",
@@ -93,10 +94,41 @@ const destroy: Handler = (ctx) => {
 
 const deployToken: Handler = (ctx) => {
   const app = appOf(ctx);
-  const token = `FlyV1 fm2_${randomBytes(48).toString("base64")}`;
-  app.deployTokens.push(token);
+  const token = newDeployTokenValue();
+  const expiry = optionalString(record(ctx.body), "expiry");
+  const createdAt = Date.now();
+  app.deployTokens.push({
+    id: ids.graphql(),
+    name: "",
+    token,
+    createdAt: new Date(createdAt).toISOString(),
+    expiresAt: expiresAt(createdAt, expiry),
+    revokedAt: null,
+    via: "machines",
+  });
   return ok({ token });
 };
+
+/** A credential as Fly prints it: `FlyV1 fm2_<base64>`. */
+export function newDeployTokenValue(): string {
+  return `FlyV1 fm2_${randomBytes(48).toString("base64")}`;
+}
+
+const goDurationUnits: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** createdAt + a Go duration (`999999h`, `720h0m0s`); flyctl's default of 20 years when none is given. */
+export function expiresAt(createdAtMs: number, expiry: string | undefined): string {
+  let ms = 20 * 365 * 24 * 3_600_000;
+  if (expiry !== undefined && expiry !== "") {
+    const parts = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(expiry) ? expiry.match(/\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)/g) : null;
+    if (!parts) throw new HttpError(400, `invalid expiry "${expiry}": not a Go duration`);
+    ms = parts.reduce((total, part) => {
+      const [, amount, unit] = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(part) ?? [];
+      return total + Number(amount) * goDurationUnits[unit];
+    }, 0);
+  }
+  return new Date(Math.min(createdAtMs + ms, 8.64e15)).toISOString();
+}
 
 function secretView(secret: SecretRecord): AppSecret {
   return { name: secret.name, digest: secret.digest, created_at: secret.createdAt, updated_at: secret.updatedAt };
