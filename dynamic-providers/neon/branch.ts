@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Branch as NeonBranch, BranchUpdateRequest } from "@neondatabase/api-client";
+import type { AnnotationData, Branch as NeonBranch, BranchUpdateRequest } from "@neondatabase/api-client";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { branchExpiryProblem, branchNameProblem, neonIdPattern, neonIdRule, neonTimestampRule, normaliseNeonTimestamp, parseNeonTimestamp } from "./check";
-import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer } from "./client";
+import { carriesClaim, checkClaim, claimAnnotation, defaultClaim } from "./claim";
+import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer, waitForRunningOperations } from "./client";
 
 export interface BranchInputs {
   projectId: string;
@@ -25,6 +26,11 @@ export interface BranchInputs {
   expiresAt?: string;
   /** Take over an existing branch of this name instead of creating one. */
   adopt?: boolean;
+  /**
+   * Written as the branch's annotation at create; a branch of this name carrying it is the one an interrupted
+   * create of this resource made, and is taken over. Only create reads it.
+   */
+  claim?: string;
 }
 
 export interface BranchOutputs extends BranchInputs {
@@ -67,10 +73,11 @@ async function getBranch(api: NeonApi, projectId: string, branchId: string): Pro
   return response.branch;
 }
 
-/** The branch of exactly this name (listProjectBranches' `search` matches substrings of names and ids). */
-async function findBranch(api: NeonApi, projectId: string, name: string): Promise<NeonBranch | undefined> {
+/** The branch of exactly this name with its annotation (listProjectBranches' `search` matches substrings of names and ids). */
+async function findBranch(api: NeonApi, projectId: string, name: string): Promise<{ branch: NeonBranch; annotation?: AnnotationData } | undefined> {
   const response = await neonCall(() => api.listProjectBranches({ projectId, search: name }), { idempotent: true });
-  return response.branches.find((branch) => branch.name === name);
+  const branch = response.branches.find((candidate) => candidate.name === name);
+  return branch && { branch, annotation: response.annotations?.[branch.id] };
 }
 
 /**
@@ -95,6 +102,21 @@ async function patchBranch(api: NeonApi, projectId: string, branchId: string, ch
   return (await mutate(api, projectId, () => api.updateProjectBranch(projectId, branchId, { branch: change }))).branch;
 }
 
+/**
+ * Takes over an existing branch as this resource's: its parent must be the declared one, then the declared
+ * settings are applied. `adopted` says whether someone else made it (adopt) or an earlier create of this resource.
+ */
+async function takeOver(api: NeonApi, inputs: BranchInputs, existing: NeonBranch, adopted: boolean): Promise<{ id: string; outs: BranchOutputs }> {
+  if (inputs.parentId !== undefined && existing.parent_id !== inputs.parentId) {
+    throw new Error(
+      `${label(inputs)}: ${adopted ? "adopt" : "create"} found branch ${existing.id} with parent '${existing.parent_id ?? "none"}', ` +
+        `but parentId is '${inputs.parentId}'; set parentId to match or leave it unset`,
+    );
+  }
+  const patched = await patchBranch(api, inputs.projectId, existing.id, branchChanges(current(existing), inputs));
+  return { id: existing.id, outs: outputs(inputs, patched ?? existing, { adopted }) };
+}
+
 /** True when `news` asks for a reset: a trigger value that is set and differs from the last one applied. */
 function resetRequested(olds: { resetFromParent?: string }, news: { resetFromParent?: string }): boolean {
   return news.resetFromParent !== undefined && news.resetFromParent !== olds.resetFromParent;
@@ -116,6 +138,7 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
     if (news.resetFromParent !== undefined && !isUnknown(news.resetFromParent) && typeof news.resetFromParent !== "string") {
       problems.add("resetFromParent", "must be a string (any new value triggers a reset)", news.resetFromParent);
     }
+    checkClaim(problems, news.claim);
     const inputs: BranchInputs = { ...news, protected: news.protected ?? false };
     if (news.expiresAt !== undefined && !isUnknown(news.expiresAt)) {
       if (parseNeonTimestamp(news.expiresAt) === undefined) {
@@ -138,6 +161,7 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
     // An unset parentId means "the default branch", which create() resolved and stored: only an explicit,
     // different parent replaces the branch.
     if (news.parentId !== undefined && news.parentId !== olds.parentId) replaces.push("parentId");
+    // `claim` is not compared: only create reads it, so a new claim (or one added to an older state) changes nothing.
     const updates = changedFields({ ...olds }, { protected: false, ...news }, ["name", "protected", "expiresAt"]);
     if (resetRequested(olds, news)) updates.push("resetFromParent");
     // Names are unique per project, so the old branch must go before its replacement can take the name.
@@ -148,17 +172,9 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
     const api = neonApi();
     if (inputs.adopt) {
       const existing = await findBranch(api, inputs.projectId, inputs.name);
-      if (existing) {
-        if (inputs.parentId !== undefined && existing.parent_id !== inputs.parentId) {
-          throw new Error(
-            `${label(inputs)}: adopt found branch ${existing.id} with parent '${existing.parent_id ?? "none"}', ` +
-              `but parentId is '${inputs.parentId}'; set parentId to match or leave it unset`,
-          );
-        }
-        const patched = await patchBranch(api, inputs.projectId, existing.id, branchChanges(current(existing), inputs));
-        return { id: existing.id, outs: outputs(inputs, patched ?? existing, { adopted: true }) };
-      }
+      if (existing) return takeOver(api, inputs, existing.branch, true);
     }
+    const annotation = claimAnnotation(inputs.claim);
     let branch: NeonBranch;
     try {
       // No endpoint: computes are their own resource (neon:Endpoint). mutate() waits for create_branch.
@@ -170,17 +186,24 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
             protected: inputs.protected ?? false,
             ...(inputs.expiresAt !== undefined ? { expires_at: inputs.expiresAt } : {}),
           },
+          ...(annotation ? { annotation_value: annotation } : {}),
         }),
       );
       branch = result.branch;
     } catch (error) {
-      // The answer was lost (Neon may have acted): a branch of this name now is the one this create made.
-      const made = isLostAnswer(error) ? await findBranch(api, inputs.projectId, inputs.name) : undefined;
-      if (made) return { id: made.id, outs: outputs(inputs, made, { adopted: false }) };
+      // The answer was lost (Neon may have acted) or the name is taken (by an interrupted create of this resource,
+      // or by someone else): the branch of this name carrying the claim is this resource's. Without a claim, a
+      // branch found after a lost answer is the one this create made.
+      const lost = isLostAnswer(error);
+      const found = lost || isNeonStatus(error, 409) ? await findBranch(api, inputs.projectId, inputs.name) : undefined;
+      if (found && (carriesClaim(found.annotation, inputs.claim) || (lost && inputs.claim === undefined))) {
+        await waitForRunningOperations(api, inputs.projectId, found.branch.id);
+        return takeOver(api, inputs, found.branch, false);
+      }
       if (!inputs.adopt && isNeonStatus(error, 409)) {
         throw new Error(
           `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
-            "Branch names are unique per project; if this branch was made by hand, set `adopt: true` to take it over.",
+            "Branch names are unique per project and this one was not made by this resource; set `adopt: true` to take it over.",
         );
       }
       throw error;
@@ -265,6 +288,13 @@ export interface BranchArgs {
   expiresAt?: pulumi.Input<string>;
   /** Take over the existing branch of this name instead of failing. @default `false` */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Marks the branch as this resource's (its annotation), so a create interrupted after Neon made the branch
+   * takes it over on the next `pulumi up` instead of refusing it. Read only at create: changing it changes
+   * nothing. @default a hash of the Pulumi organization, project, stack and this resource's name
+   * @example `"acme-staging-branch"`
+   */
+  claim?: pulumi.Input<string>;
 }
 
 /** A Neon branch (no compute: add a neon:Endpoint for it). */
@@ -289,6 +319,7 @@ export class Branch extends pulumi.dynamic.Resource {
         parentId: args.parentId,
         protected: args.protected,
         expiresAt: args.expiresAt,
+        claim: args.claim ?? defaultClaim("neon:Branch", name),
         branchId: undefined,
         resetAt: undefined,
         logicalSize: undefined,

@@ -143,6 +143,20 @@ export async function waitForOperations(
   }
 }
 
+/**
+ * Waits for the operations still running in a project (of one branch, when given): a create that takes over
+ * what an interrupted earlier create made has not seen that create's operations, and waits for them here. The
+ * newest 100 are enough: a project has a handful running at most.
+ */
+export async function waitForRunningOperations(api: NeonApi, projectId: string, branchId?: string): Promise<void> {
+  const response = await neonCall(() => api.listProjectOperations({ projectId, limit: 100 }), { idempotent: true });
+  const running = response.operations.filter(
+    (operation) =>
+      (branchId === undefined || operation.branch_id === branchId) && !terminalStatuses.includes(operation.status) && !failedStatuses.includes(operation.status),
+  );
+  await waitForOperations(api, projectId, running);
+}
+
 /** A mutating call followed by a wait for the operations it started. */
 export async function mutate<T extends { operations?: Operation[] }>(
   api: NeonApi,

@@ -92,8 +92,9 @@ export const databaseProvider = dynamicProvider<DatabaseInputs, DatabaseOutputs>
       }
       if (!inputs.adopt && isNeonStatus(error, 409)) {
         throw new Error(
-          `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
-            "If it already exists (the project's first database does), set `adopt: true` to take it over.",
+          `${label(inputs)} already exists (${error instanceof Error ? error.message : String(error)}): it was made by hand, came with the project (its first database), ` +
+            "or was left by an interrupted `pulumi up` (Neon keeps no mark of who made it). Set `adopt: true` on this resource to take it over, " +
+            `or delete it (\`neon databases delete ${inputs.name} --project-id ${inputs.projectId} --branch ${inputs.branchId}\`) and run \`pulumi up\` again.`,
         );
       }
       throw error;

@@ -2,8 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Branch as NeonBranch, Endpoint as NeonEndpoint, ProjectListItem, ProjectUpdateRequest } from "@neondatabase/api-client";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { ignoreNeonNotFound, mutate, neonApi, neonCall, waitForOperations, type NeonApi } from "./client";
+import { ignoreNeonNotFound, isLostAnswer, mutate, neonApi, neonCall, waitForOperations, waitForRunningOperations, type NeonApi } from "./client";
 import { branchNameProblem } from "./check";
+import { carriesClaim, checkClaim, claimAnnotation, defaultClaim } from "./claim";
 import { checkPostgresName } from "./database";
 import { roleNameProblem } from "../postgres/names";
 
@@ -53,6 +54,11 @@ export interface ProjectInputs {
   orgId?: string;
   /** Take over an existing project of this name instead of creating one. */
   adopt?: boolean;
+  /**
+   * Written as an annotation on the default branch at create; a project of this name whose default branch carries
+   * it is the one an interrupted create of this resource made, and is taken over. Only create reads it.
+   */
+  claim?: string;
 }
 
 export interface ProjectOutputs extends ProjectInputs {
@@ -161,9 +167,20 @@ async function readWriteEndpointOf(api: NeonApi, projectId: string, branchId: st
   return response.endpoints.find((endpoint) => endpoint.type === "read_write");
 }
 
-/** Takes over an existing project: checks that it is the one declared, then applies the declared settings. */
-async function adoptProject(api: NeonApi, inputs: ProjectOutputsDraft, existing: ProjectListItem): Promise<ProjectOutputs> {
-  const who = `${label(inputs.name)}: adopt found project ${existing.id}`;
+/** Whether the project's default branch carries this claim (the annotation its create wrote). */
+async function isClaimed(api: NeonApi, projectId: string, claim: string | undefined): Promise<boolean> {
+  if (claim === undefined) return false;
+  const response = await neonCall(() => api.listProjectBranches({ projectId }), { idempotent: true });
+  const branch = response.branches.find((candidate) => candidate.default);
+  return branch !== undefined && carriesClaim(response.annotations?.[branch.id], claim);
+}
+
+/**
+ * Takes over an existing project: checks that it is the one declared, then applies the declared settings. `how`
+ * says why: `adopt` (made by someone else) or `claim` (made by an interrupted create of this resource).
+ */
+async function adoptProject(api: NeonApi, inputs: ProjectOutputsDraft, existing: ProjectListItem, how: "adopt" | "claim" = "adopt"): Promise<ProjectOutputs> {
+  const who = how === "adopt" ? `${label(inputs.name)}: adopt found project ${existing.id}` : `${label(inputs.name)}: found project ${existing.id} made by an interrupted create`;
   if (existing.region_id !== inputs.regionId) {
     throw new Error(`${who} in region '${existing.region_id}', but regionId is '${inputs.regionId}'; set regionId to match or choose another name`);
   }
@@ -204,8 +221,14 @@ async function adoptProject(api: NeonApi, inputs: ProjectOutputsDraft, existing:
     defaultEndpointHost: endpoint?.host ?? "",
     ownerPassword: password.password,
     proxyHost: project.proxy_host,
-    adopted: true,
+    adopted: how === "adopt",
   };
+}
+
+/** The project an interrupted create of this resource made: its operations finished, then taken over as adopt does. */
+async function takeOverClaimed(api: NeonApi, inputs: ProjectOutputsDraft, existing: ProjectListItem): Promise<ProjectOutputs> {
+  await waitForRunningOperations(api, existing.id);
+  return adoptProject(api, inputs, existing, "claim");
 }
 
 /** Inputs after check(): every default filled in. */
@@ -271,12 +294,14 @@ export const projectProvider = dynamicProvider<ProjectInputs, ProjectOutputs>({
       const value = news[field];
       if (value !== undefined && !isUnknown(value) && typeof value !== "boolean") problems.add(field, "must be true or false", value);
     }
+    checkClaim(problems, news.claim);
     if (news.orgId !== undefined && !isUnknown(news.orgId)) problems.pattern("orgId", news.orgId, /^[a-z0-9-]{1,60}$/, "a Neon organization id such as `org-morning-bread-81040908`");
     return { inputs: normalise(news), failures: problems.list };
   },
 
   async diff(_id, olds, news) {
     const wanted = normalise(news);
+    // `claim` is in neither list: only create reads it, so a new claim (or one added to an older state) changes nothing.
     const replaces = changedFields({ ...olds }, { ...wanted }, replaceFields);
     const updates = changedFields({ ...olds }, { ...wanted }, updateFields);
     // Neon allows duplicate project names, but delete-first keeps `adopt`'s lookup by name from finding the
@@ -288,31 +313,48 @@ export const projectProvider = dynamicProvider<ProjectInputs, ProjectOutputs>({
     const inputs = withDefaults(raw);
     const api = neonApi();
     // Neon allows two projects of one name; a second would be a silent duplicate of a hand-made one. So look
-    // first: adopt takes it over, otherwise refuse. This also makes create safe to run again after a failure.
+    // first: adopt takes it over, one carrying this resource's claim (left by an interrupted create) is taken
+    // over, any other is refused.
     const existing = await findProjectsByName(api, inputs.name, inputs.orgId);
     if (existing.length > 1) {
       throw new Error(`${label(inputs.name)}: ${existing.length} projects have this name (${existing.map((p) => p.id).join(", ")}); rename or delete all but one`);
     }
     if (existing.length === 1) {
-      if (!inputs.adopt) {
-        throw new Error(`${label(inputs.name)} already exists (${existing[0].id}); set \`adopt: true\` to take it over`);
+      if (!inputs.adopt && !(await isClaimed(api, existing[0].id, inputs.claim))) {
+        throw new Error(`${label(inputs.name)} already exists (${existing[0].id}) and was not made by this resource; set \`adopt: true\` to take it over`);
       }
-      const outs = await adoptProject(api, inputs, existing[0]);
+      const outs = inputs.adopt ? await adoptProject(api, inputs, existing[0]) : await takeOverClaimed(api, inputs, existing[0]);
       return { id: outs.projectId, outs };
     }
-    const result = await neonCall(() =>
-      api.createProject({
-        project: {
-          name: inputs.name,
-          region_id: inputs.regionId,
-          pg_version: inputs.pgVersion,
-          history_retention_seconds: inputs.historyRetentionSeconds,
-          ...(inputs.orgId ? { org_id: inputs.orgId } : {}),
-          branch: { name: inputs.defaultBranchName, database_name: inputs.defaultDatabaseName, role_name: inputs.defaultRoleName },
-          ...(managesAllowedIps(inputs) ? { settings: { allowed_ips: allowedIpsSetting(inputs) } } : {}),
-        },
-      }),
-    );
+    const annotations = claimAnnotation(inputs.claim);
+    let result: Awaited<ReturnType<NeonApi["createProject"]>>["data"];
+    try {
+      result = await neonCall(() =>
+        api.createProject({
+          project: {
+            name: inputs.name,
+            region_id: inputs.regionId,
+            pg_version: inputs.pgVersion,
+            history_retention_seconds: inputs.historyRetentionSeconds,
+            ...(inputs.orgId ? { org_id: inputs.orgId } : {}),
+            branch: {
+              name: inputs.defaultBranchName,
+              database_name: inputs.defaultDatabaseName,
+              role_name: inputs.defaultRoleName,
+              ...(annotations ? { annotations } : {}),
+            },
+            ...(managesAllowedIps(inputs) ? { settings: { allowed_ips: allowedIpsSetting(inputs) } } : {}),
+          },
+        }),
+      );
+    } catch (error) {
+      // The answer was lost (Neon may have acted): the project of this name carrying the claim is the one asked for.
+      if (!isLostAnswer(error) || inputs.claim === undefined) throw error;
+      const made = await findProjectsByName(api, inputs.name, inputs.orgId);
+      if (made.length !== 1 || !(await isClaimed(api, made[0].id, inputs.claim))) throw error;
+      const outs = await takeOverClaimed(api, inputs, made[0]);
+      return { id: outs.projectId, outs };
+    }
     const projectId = result.project.id;
     await waitForOperations(api, projectId, result.operations);
     const endpoint = result.endpoints.find((candidate) => candidate.type === "read_write");
@@ -426,6 +468,13 @@ export interface ProjectArgs {
   orgId?: pulumi.Input<string>;
   /** Take over the existing project of this name (region, Postgres version and default names must match). @default `false` */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Marks the project as this resource's (an annotation on its default branch), so a create interrupted after
+   * Neon made the project takes it over on the next `pulumi up` instead of refusing it. Read only at create:
+   * changing it changes nothing. @default a hash of the Pulumi organization, project, stack and this resource's name
+   * @example `"acme-production-db"`
+   */
+  claim?: pulumi.Input<string>;
 }
 
 /**
@@ -460,6 +509,7 @@ export class Project extends pulumi.dynamic.Resource {
         defaultBranchName: args.defaultBranchName,
         defaultDatabaseName: args.defaultDatabaseName,
         defaultRoleName: args.defaultRoleName,
+        claim: args.claim ?? defaultClaim("neon:Project", name),
         projectId: undefined,
         defaultBranchId: undefined,
         defaultEndpointId: undefined,

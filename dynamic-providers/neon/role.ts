@@ -82,8 +82,9 @@ export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
       }
       if (!inputs.adopt && isNeonStatus(error, 409)) {
         throw new Error(
-          `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
-            "If it already exists (the project's `<db>_owner` does), set `adopt: true` to take it over.",
+          `${label(inputs)} already exists (${error instanceof Error ? error.message : String(error)}): it was made by hand, came with the project (its \`<db>_owner\`), ` +
+            "or was left by an interrupted `pulumi up` (Neon keeps no mark of who made it). Set `adopt: true` on this resource to take it over, " +
+            `or delete it (\`neon roles delete ${inputs.name} --project-id ${inputs.projectId} --branch ${inputs.branchId}\`) and run \`pulumi up\` again.`,
         );
       }
       throw error;

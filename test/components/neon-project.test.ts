@@ -218,6 +218,16 @@ describe("owner mode", () => {
     expect(await valueOf(built.component.branchId)).toBe("br-main-1");
   });
 
+  it("gives the project and each branch a claim of their own: sha256 of organization/project/stack/type/name, 32 hex digits", async () => {
+    const { createHash } = await import("node:crypto");
+    const claimOf = (type: string, name: string) =>
+      createHash("sha256").update(["", pulumi.getProject(), pulumi.getStack(), type, name].join("/")).digest("hex").slice(0, 32);
+    expect(inputsOf(types.project, "prod-project").claim).toBe(claimOf("neon:Project", "prod-project"));
+    expect(inputsOf(types.branch, "prod-main").claim).toBe(claimOf("neon:Branch", "prod-main"));
+    expect(inputsOf(types.project, "prod-project").claim).toMatch(/^[0-9a-f]{32}$/);
+    expect(inputsOf(types.branch, "prod-main").claim).not.toBe(inputsOf(types.project, "prod-project").claim);
+  });
+
   it("ties passwords to rotatePasswords only", () => {
     expect(inputsOf(types.password, "prod-writer-password").keepers).toEqual({ rotate: "", reset: "" });
   });

@@ -62,6 +62,8 @@ describe("check", () => {
     { case: "bad parentId", news: { parentId: "br_main!" }, field: "parentId", text: "Neon id" },
     { case: "protected 'yes'", news: { protected: "yes" }, field: "protected", text: "true or false" },
     { case: "resetFromParent 3", news: { resetFromParent: 3 }, field: "resetFromParent", text: "must be a string" },
+    { case: "a claim with a space", news: { claim: "my claim" }, field: "claim", text: "1 to 128 letters" },
+    { case: "an empty claim", news: { claim: "" }, field: "claim", text: "is required" },
   ])("refuses $case naming the field", async ({ news, field, text }) => {
     const result = await provider.check({} as BranchInputs, { projectId: "p-1", name: "staging", ...news } as unknown as BranchInputs);
     expect(result.failures).toHaveLength(1);
@@ -137,6 +139,11 @@ describe("diff (pure)", () => {
     expect(await provider.diff("br-s", expiring, news)).toMatchObject({ changes: true, replaces: [] });
     expect(await provider.diff("br-s", olds, { ...news, expiresAt: "2030-01-01T00:00:00Z" })).toMatchObject({ changes: true, replaces: [] });
     expect(await provider.diff("br-s", expiring, { ...news, expiresAt: "2030-01-01T00:00:00Z" })).toMatchObject({ changes: false });
+  });
+
+  it("a claim is read only at create: a new one, or one added to an older state, is no change", async () => {
+    expect(await provider.diff("br-s", { ...olds, claim: "old" }, { ...news, claim: "new" })).toMatchObject({ changes: false, replaces: [] });
+    expect(await provider.diff("br-s", olds, { ...news, claim: "added" })).toMatchObject({ changes: false, replaces: [] });
   });
 
   it("an unchanged or removed reset trigger is no change", async () => {
@@ -270,6 +277,35 @@ describe("lifecycle against the emulator", () => {
     const released = await provider.update(adopted.id, adopted.outs as BranchOutputs, await checked({ name: "hand-made", adopt: true }));
     await provider.delete(adopted.id, released.outs as BranchOutputs);
     expect(emu.state.branch(projectId, adopted.id)).toBeUndefined();
+  });
+
+  it("sends its claim as the branch's annotation", async () => {
+    emu.resetCalls();
+    const created = await provider.create(await checked({ name: "claimed", claim: "claim-of-claimed" }));
+    expect(callsTo("createProjectBranch")[0].requestBody).toEqual({ branch: { name: "claimed", protected: false }, annotation_value: { "pulumi-claim": "claim-of-claimed" } });
+    expect(emu.state.branch(projectId, created.id)?.annotation).toEqual({ "pulumi-claim": "claim-of-claimed" });
+    await provider.delete(created.id, created.outs as BranchOutputs);
+  });
+
+  it("a same-name branch carrying this claim is taken over with the declared settings; one without it, or with another claim, is refused", async () => {
+    const api = neonApi();
+    const left = await api.createProjectBranch(projectId, { branch: { name: "left-by-crash" }, annotation_value: { "pulumi-claim": "claim-a" } });
+    await waitForOperations(api, projectId, left.data.operations);
+    for (const claim of [undefined, "claim-b"]) {
+      emu.resetCalls();
+      await expect(provider.create(await checked({ name: "left-by-crash", claim }))).rejects.toThrow(/was not made by this resource; set `adopt: true`/);
+      expect(callsTo("updateProjectBranch")).toEqual([]);
+    }
+    emu.resetCalls();
+    const taken = await provider.create(await checked({ name: "left-by-crash", claim: "claim-a", protected: true }));
+    expect(taken.id).toBe(left.data.branch.id);
+    expect(callsTo("createProjectBranch").map((call) => call.status)).toEqual([409]);
+    expect(callsTo("updateProjectBranch").map((call) => call.requestBody)).toEqual([{ branch: { protected: true } }]);
+    expect(taken.outs).toMatchObject({ branchId: left.data.branch.id, parentId: mainId, protected: true, adopted: false, claim: "claim-a" });
+    await expect(provider.create(await checked({ name: "left-by-crash", claim: "claim-a", parentId: left.data.branch.id }))).rejects.toThrow(/parentId/);
+    const released = await provider.update(taken.id, taken.outs as BranchOutputs, await checked({ name: "left-by-crash", claim: "claim-a" }));
+    await provider.delete(taken.id, released.outs as BranchOutputs);
+    expect(emu.state.branch(projectId, taken.id)).toBeUndefined();
   });
 
   it("deletes after its operations, and deleting again is fine", async () => {

@@ -50,14 +50,15 @@ const cases: AnyCase[] = [
   {
     resource: "Project",
     provider: projectProvider,
-    inputs: () => checked(projectProvider, { name: `crash_made_${++seq}`, regionId: "aws-eu-central-1" }),
+    // The Project and Branch classes always set a claim (a hash of stack and resource name unless given).
+    inputs: () => checked(projectProvider, { name: `crash_made_${++seq}`, regionId: "aws-eu-central-1", claim: `claim-project-${seq}` }),
     loseNextAnswer: lose("createProject"),
     count: () => emu.state.projects().filter((p) => p.name.startsWith("crash_made_")).length,
   },
   {
     resource: "Branch",
     provider: branchProvider,
-    inputs: () => checked(branchProvider, { projectId, name: `made-${++seq}` }),
+    inputs: () => checked(branchProvider, { projectId, name: `made-${++seq}`, claim: `claim-branch-${seq}` }),
     loseNextAnswer: lose("createProjectBranch"),
     count: () => emu.state.branches(projectId).filter((b) => b.name.startsWith("made-")).length,
   },
@@ -105,15 +106,14 @@ const cases: AnyCase[] = [
 ];
 
 /**
- * Where a repeat stops short. Names are unique per project or branch (branch, role, database, one read_write
- * endpoint per branch), so a create after a crash is refused with "set `adopt: true`" rather than taking over
- * an object that may be someone else's; a project of the same name is refused the same way. An endpoint carries
- * the Neon name its resource sets, so one left by a crash (read_only or read_write) is found by name and type and
- * taken over.
+ * Where a repeat stops short. A project's default branch and a branch carry their resource's claim (an
+ * annotation), and an endpoint the Neon name its resource sets, so one left by a crash is found and taken over.
+ * Roles and databases have nothing to mark them with: names are unique per branch, so a create after a crash is
+ * refused with "set `adopt: true`" (or delete it) rather than taking over an object that may be someone else's.
  */
 const expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>> = {
-  Project: { "lost answer": "clear error", crash: "clear error" },
-  Branch: { crash: "clear error" },
+  Project: { "lost answer": "survived", crash: "survived" },
+  Branch: { "lost answer": "survived", crash: "survived" },
   "Endpoint read_write": { crash: "survived" },
   "Endpoint read_only": { crash: "survived" },
   Role: { crash: "clear error" },

@@ -153,8 +153,13 @@ describe("lifecycle against the emulator", () => {
     expect(await pgOwner("naluma_content")).toBe("naluma_content_owner");
   });
 
-  it("an existing database without adopt fails with a hint to adopt", async () => {
-    await expect(provider.create(inputs({ name: "naluma_content", ownerName: "naluma_content_owner" }))).rejects.toThrow(/set `adopt: true`/);
+  it("an existing database without adopt fails naming it, saying a crash may have left it, and how to adopt or delete it", async () => {
+    const error = await provider.create(inputs({ name: "naluma_content", ownerName: "naluma_content_owner" })).catch((e: unknown) => e);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^neon database 'naluma_content' \(branch '.*'\) already exists \(/);
+    expect(message).toContain("interrupted `pulumi up`");
+    expect(message).toContain("Set `adopt: true` on this resource");
+    expect(message).toContain(`\`neon databases delete naluma_content --project-id ${projectId} --branch ${branchId}\``);
   });
 
   it("retries 423 Locked and still creates", async () => {

@@ -40,6 +40,8 @@ describe("check", () => {
     { case: "database name with a NUL", news: { defaultDatabaseName: "app\u0000x" }, field: "defaultDatabaseName", text: "NUL" },
     { case: "branch name with a newline", news: { defaultBranchName: "main\n" }, field: "defaultBranchName", text: "control characters" },
     { case: "adopt 'yes'", news: { adopt: "yes" }, field: "adopt", text: "true or false" },
+    { case: "a claim with a slash", news: { claim: "a/b" }, field: "claim", text: "1 to 128 letters" },
+    { case: "a 129-character claim", news: { claim: "c".repeat(129) }, field: "claim", text: "1 to 128 letters" },
   ])("refuses $case naming the field", async ({ news, field, text }) => {
     const result = await provider.check({} as ProjectInputs, { ...seed, ...news } as unknown as ProjectInputs);
     expect(result.failures).toHaveLength(1);
@@ -86,6 +88,11 @@ describe("diff (pure)", () => {
     expect(result).toMatchObject({ changes: true, replaces: [] });
   });
 
+  it("a claim is read only at create: a new one, or one added to an older state, is no change", async () => {
+    expect(await provider.diff("p-1", { ...olds, claim: "old" }, { ...seed, claim: "new" })).toMatchObject({ changes: false, replaces: [] });
+    expect(await provider.diff("p-1", olds, { ...seed, claim: "added" })).toMatchObject({ changes: false, replaces: [] });
+  });
+
   it("says nothing changed when nothing did", async () => {
     expect(await provider.diff("p-1", olds, { ...seed })).toMatchObject({ changes: false, replaces: [] });
   });
@@ -97,7 +104,7 @@ describe("lifecycle against the emulator", () => {
 
   it("creates the project with the seed's database and owner role, waiting for its operations", async () => {
     emu.resetCalls();
-    inputs = await checked({ allowedIps: ["203.0.113.0/24"] });
+    inputs = await checked({ allowedIps: ["203.0.113.0/24"], claim: "claim-content" });
     const created = await provider.create(inputs);
     outs = created.outs as ProjectOutputs;
     expect(created.id).toBe(outs.projectId);
@@ -111,7 +118,14 @@ describe("lifecycle against the emulator", () => {
     expect(project).toMatchObject({ name: "naluma_content", region_id: "aws-eu-central-1", pg_version: 17, history_retention_seconds: 86_400 });
     expect(project?.settings.allowed_ips).toEqual({ ips: ["203.0.113.0/24"], protected_branches_only: false });
     const [main] = emu.state.branches(created.id);
-    expect(main).toMatchObject({ id: outs.defaultBranchId, name: "main", default: true });
+    expect(main).toMatchObject({ id: outs.defaultBranchId, name: "main", default: true, annotation: { "pulumi-claim": "claim-content" } });
+    const body = emu.calls.find((call) => call.operationId === "createProject")?.requestBody as { project: { branch: unknown } };
+    expect(body.project.branch).toEqual({
+      name: "main",
+      database_name: "naluma_content",
+      role_name: "naluma_content_owner",
+      annotations: { "pulumi-claim": "claim-content" },
+    });
     expect(emu.state.databases(created.id, main.id).map((db) => [db.name, db.owner_name])).toEqual([["naluma_content", "naluma_content_owner"]]);
     const owner = emu.state.roles(created.id, main.id).find((role) => role.name === "naluma_content_owner");
     expect(outs.ownerPassword).toBe(owner?.password);
@@ -134,7 +148,7 @@ describe("lifecycle against the emulator", () => {
 
   it("a second apply with no change is a no-op diff and makes no write call", async () => {
     emu.resetCalls();
-    const again = await checked({ allowedIps: ["203.0.113.0/24"] }, inputs);
+    const again = await checked({ allowedIps: ["203.0.113.0/24"], claim: "claim-content" }, inputs);
     expect(await provider.diff(outs.projectId, outs, again)).toMatchObject({ changes: false });
     expect(writes()).toEqual([]);
   });
@@ -169,10 +183,40 @@ describe("lifecycle against the emulator", () => {
     outs = back.outs as ProjectOutputs;
   });
 
-  it("refuses to create a second project of the same name without adopt", async () => {
+  it("refuses to create a second project of the same name without adopt or this resource's claim", async () => {
+    for (const claim of [undefined, "claim-other"]) {
+      emu.resetCalls();
+      await expect(provider.create({ ...inputs, claim })).rejects.toThrow(/already exists \(.*\) and was not made by this resource; set `adopt: true`/);
+      expect(writes()).toEqual([]);
+    }
+  });
+
+  it("takes over a same-name project carrying its claim (left by a crash): waits for its operations, reveals the owner password", async () => {
+    const api = neonApi();
+    const { data } = await api.createProject({
+      project: { name: "left_by_crash", region_id: "aws-eu-central-1", branch: { database_name: "app", role_name: "app_owner", annotations: { "pulumi-claim": "claim-left" } } },
+    });
     emu.resetCalls();
-    await expect(provider.create(inputs)).rejects.toThrow(/already exists .*adopt: true/);
-    expect(operationIds()).not.toContain("createProject");
+    const claimInputs = await checked({ name: "left_by_crash", defaultDatabaseName: "app", defaultRoleName: "app_owner", claim: "claim-left" });
+    const taken = await provider.create(claimInputs);
+    expect(taken.id).toBe(data.project.id);
+    expect(writes()).toEqual([]);
+    // Its create_timeline and start_compute were still running: the takeover polled them to the end.
+    expect(operationIds()).toContain("listProjectOperations");
+    expect(operationIds()).toContain("getProjectOperation");
+    expect(emu.state.operations(data.project.id).every((op) => op.status === "finished")).toBe(true);
+    expect(taken.outs).toMatchObject({
+      adopted: false,
+      claim: "claim-left",
+      defaultBranchId: data.branch.id,
+      defaultEndpointId: data.endpoints[0].id,
+      defaultEndpointHost: data.endpoints[0].host,
+      ownerPassword: data.roles[0].password,
+      proxyHost: data.project.proxy_host,
+    });
+    // Taken over only as declared: a claimed project in another region is refused as adopt refuses it.
+    await expect(provider.create({ ...claimInputs, regionId: "aws-us-east-2" })).rejects.toThrow(/made by an interrupted create in region 'aws-eu-central-1', but regionId is 'aws-us-east-2'/);
+    await provider.delete(taken.id, taken.outs as ProjectOutputs);
   });
 
   it("adopts a hand-made project: no create call, settings applied, password revealed", async () => {

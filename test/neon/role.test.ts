@@ -193,7 +193,11 @@ describe("lifecycle against the emulator", () => {
 
   it("an existing role without adopt fails with a hint to adopt, and no secret in the error", async () => {
     const error = await provider.create(inputs({ name: "neondb_owner" })).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/set `adopt: true`/);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^neon role 'neondb_owner' \(branch '.*'\) already exists \(/);
+    expect(message).toContain("interrupted `pulumi up`");
+    expect(message).toContain("Set `adopt: true` on this resource");
+    expect(message).toContain(`\`neon roles delete neondb_owner --project-id ${projectId} --branch ${branchId}\``);
     assertNoSecrets(everything(error), [ownerPassword, emu.apiKey]);
   });
 

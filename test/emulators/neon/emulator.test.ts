@@ -308,6 +308,25 @@ describe("Neon emulator with the real @neondatabase/api-client", () => {
     expect(await isPortClosed(port)).toBe(true);
     expect(emulator.violations).toEqual([]);
   });
+
+  it("annotations: a project's default branch keeps project.branch.annotations, a branch its annotation_value, both read back where the spec says", async () => {
+    const made = await api.createProject({ project: { name: "annotated", region_id: "aws-eu-central-1", branch: { annotations: { "pulumi-claim": "c-project" } } } });
+    const annotatedId = made.data.project.id;
+    await waitForOperations(api, annotatedId);
+    const child = await api.createProjectBranch(annotatedId, { branch: { name: "claimed" }, annotation_value: { "pulumi-claim": "c-branch" } });
+    await waitForOperations(api, annotatedId);
+    const plain = await api.createProjectBranch(annotatedId, { branch: { name: "plain" } });
+    await waitForOperations(api, annotatedId);
+
+    const listed = (await api.listProjectBranches({ projectId: annotatedId })).data.annotations;
+    expect(listed[made.data.branch.id]).toMatchObject({ object: { type: "console/branch", id: made.data.branch.id }, value: { "pulumi-claim": "c-project" } });
+    expect(listed[child.data.branch.id].value).toEqual({ "pulumi-claim": "c-branch" });
+    expect(listed[plain.data.branch.id]?.value ?? {}).toEqual({});
+    expect((await api.getProjectBranch(annotatedId, made.data.branch.id)).data.annotation.value).toEqual({ "pulumi-claim": "c-project" });
+    expect((await api.getProjectBranch(annotatedId, child.data.branch.id)).data.annotation.value).toEqual({ "pulumi-claim": "c-branch" });
+    await api.deleteProject(annotatedId);
+    expect(emulator.violations).toEqual([]);
+  });
 });
 
 describe("Neon emulator operations and faults", () => {

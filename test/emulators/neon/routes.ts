@@ -76,7 +76,7 @@ interface ProjectCreateBody {
     default_endpoint_settings?: DefaultEndpointSettings;
     autoscaling_limit_min_cu?: number;
     autoscaling_limit_max_cu?: number;
-    branch?: { name?: string; role_name?: string; database_name?: string };
+    branch?: { name?: string; role_name?: string; database_name?: string; annotations?: Record<string, string> };
   };
 }
 
@@ -354,7 +354,7 @@ const createProject: Handler = async (core, { body }) => {
     name: branchRequest.name ?? "main",
     default: true,
     protected: false,
-    annotation: {},
+    annotation: branchRequest.annotations ?? {},
     created_at: at,
     updated_at: at,
     cluster,
