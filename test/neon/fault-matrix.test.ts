@@ -55,13 +55,14 @@ const cases: AnyCase[] = [
   {
     resource: "Project",
     provider: projectProvider,
-    inputs: () => checked(projectProvider, { name: "fault_made", regionId: "aws-eu-central-1" }),
+    // The Project and Branch classes always set a claim (a hash of stack and resource name unless given).
+    inputs: () => checked(projectProvider, { name: "fault_made", regionId: "aws-eu-central-1", claim: "fault-project" }),
     count: () => emu.state.projects().filter((p) => p.name === "fault_made").length,
   },
   {
     resource: "Branch",
     provider: branchProvider,
-    inputs: () => checked(branchProvider, { projectId, name: "made" }),
+    inputs: () => checked(branchProvider, { projectId, name: "made", claim: "fault-branch" }),
     count: () => emu.state.branches(projectId).filter((b) => b.name === "made").length,
   },
   {
