@@ -3,6 +3,9 @@
  * then the answer was lost" and once by "crash between call and record" (the create succeeded, its result is
  * thrown away), then created again as the next `pulumi up` would, then the recorded one deleted. The matrix is
  * printed at the end; every cell must be `survived` or, where Fly gives no way back, a `clear error`.
+ *
+ * The same cases feed the fault matrix (test/support/fault-matrix.ts): every writing call of each create and delete ×
+ * {dropped connection, lost answer}; `npm run faults` adds 429 and 5xx and the reads.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
@@ -18,6 +21,8 @@ import { volumeProvider } from "../../dynamic-providers/fly/volume";
 import { forgetClaims } from "../../dynamic-providers/core/claims";
 import { sleep } from "../../dynamic-providers/core/retry";
 import { describeCrashMatrix, type CrashCase, type CrashFault, type CrashOutcome } from "../support/crash-matrix";
+import { describeFaultMatrix, type FaultKind } from "../support/fault-matrix";
+import type { Fault } from "../emulators/fly/faults";
 import { useFlyEmulator } from "./support";
 
 const appName = "crash-app";
@@ -110,8 +115,10 @@ const cases: AnyCase[] = [
     resource: "MachineExec",
     provider: machineExecProvider,
     async inputs() {
-      const machine = await flyOk("POST", `/v1/apps/${appName}/machines`, { name: "exec-target", region: "fra", config: { image: "nginx:1" } });
-      return { appName, machineId: String(machine["id"]), command: ["prefect", "work-pool", "create", "pool", "--overwrite"] };
+      // One target per test (the app is made afresh for each), shared by that test's scenarios.
+      const existing = [...app().machines.values()].find((m) => m.name === "exec-target" && live(m.state));
+      const machineId = existing?.id ?? String((await flyOk("POST", `/v1/apps/${appName}/machines`, { name: "exec-target", region: "fra", config: { image: "nginx:1" } }))["id"]);
+      return { appName, machineId, command: ["prefect", "work-pool", "create", "pool", "--overwrite"] };
     },
     loseNextAnswer: lose("Machines_exec"),
     // A command, not an object: nothing stays behind; running it again after a lost answer is what it is for.
@@ -166,6 +173,20 @@ const expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>> = {
 };
 
 describeCrashMatrix("Fly", cases, expected);
+
+/** The fault matrix's faults as this emulator injects them (a 429 with Retry-After 0 keeps the run short). */
+const injected: Record<FaultKind, Fault> = {
+  "429": { kind: "status", status: 429, retryAfterSeconds: 0 },
+  "5xx": { kind: "status", status: 503 },
+  dropped: { kind: "drop" },
+  "lost answer": { kind: "actThenDrop" },
+};
+
+describeFaultMatrix(
+  "Fly",
+  () => ({ calls: () => emu.calls, inject: (operationId, fault) => emu.faults.failNext(operationId, 1, injected[fault]), clear: () => emu.faults.clear() }),
+  cases.filter((c) => !c.custom),
+);
 
 
 describe("Fly crash safety: what the table cannot show", () => {

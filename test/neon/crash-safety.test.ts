@@ -2,6 +2,9 @@
  * Crash safety of every Neon resource that makes something remote, as in test/fly/crash-safety.test.ts: each
  * create is hit once by "Neon acted, then the answer was lost" and once by "crash between call and record",
  * created again as the next `pulumi up` would, and the recorded one deleted. The matrix is printed at the end.
+ *
+ * The same cases feed the fault matrix (test/support/fault-matrix.ts): every writing call of each create and delete ×
+ * {dropped connection, lost answer}; `npm run faults` adds 429 and 5xx and the reads.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, expect } from "vitest";
@@ -12,6 +15,8 @@ import { endpointProvider } from "../../dynamic-providers/neon/endpoint";
 import { projectProvider } from "../../dynamic-providers/neon/project";
 import { roleProvider } from "../../dynamic-providers/neon/role";
 import { describeCrashMatrix, type CrashCase, type CrashFault, type CrashOutcome } from "../support/crash-matrix";
+import { describeFaultMatrix, type FaultKind } from "../support/fault-matrix";
+import type { Fault } from "../emulators/neon/emulator";
 import { useNeonEmulator } from "./support";
 
 const { emu, project } = useNeonEmulator({ project: { name: "crash_project", region_id: "aws-eu-central-1" } });
@@ -121,4 +126,18 @@ const expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>> = {
 };
 
 describeCrashMatrix("Neon", cases, expected);
+
+/** The fault matrix's faults as this emulator injects them (a 429 with Retry-After 0 keeps the run short). */
+const injected: Record<FaultKind, Fault> = {
+  "429": { kind: "status", status: 429, retryAfterSeconds: 0 },
+  "5xx": { kind: "status", status: 503 },
+  dropped: { kind: "drop" },
+  "lost answer": { kind: "actThenDrop" },
+};
+
+describeFaultMatrix(
+  "Neon",
+  () => ({ calls: () => emu.calls, inject: (operationId, fault) => emu.faults.failNext(operationId, 1, injected[fault]), clear: () => emu.faults.clear() }),
+  cases.filter((c) => !c.custom),
+);
 

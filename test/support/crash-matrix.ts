@@ -6,6 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, it } from "vitest";
 import { forgetClaims } from "../../dynamic-providers/core/claims";
+import type { FaultCase } from "./fault-matrix";
 
 export type CrashFault = "lost answer" | "crash";
 export const crashFaults: readonly CrashFault[] = ["lost answer", "crash"];
@@ -20,15 +21,10 @@ export const crashFaults: readonly CrashFault[] = ["lost answer", "crash"];
  */
 export type CrashOutcome = "survived" | "clear error" | "unclear error" | "duplicate" | "orphan" | "ran twice at once";
 
-export interface CrashCase<I, O> {
-  resource: string;
-  provider: pulumi.dynamic.ResourceProvider<I, O>;
-  /** Arranges what the create needs (a machine to exec in) and returns its inputs. */
-  inputs(): Promise<I> | I;
+/** A resource of the table; the same cases feed the fault matrix (test/support/fault-matrix.ts). */
+export interface CrashCase<I, O> extends FaultCase<I, O> {
   /** Queues the fault "the server acted, then the answer was lost" on the create's call. */
   loseNextAnswer(): void;
-  /** Remote objects this resource's inputs stand for (live ones only). */
-  count(): Promise<number> | number;
   /** How the scenario runs when it is not the plain "create, lose, create again" (runs that can overlap). */
   custom?: (fault: CrashFault) => Promise<CrashOutcome>;
 }
