@@ -17,6 +17,9 @@ const renames: [configKeys: string[], staging: string, production: string][] = [
   [["neon.ownsProject", "neon.branchName"], "br-staging-2", productionOutputs.neonMainBranchId],
 ];
 
+/** Not config: the stack's own name, in the names of its deploy tokens (`pulumi/<org>/<project>/<stack>/<resource>#…`). */
+const stackNameRename: [staging: string, production: string] = ["/platform/staging/", "/platform/production/"];
+
 /**
  * Every remaining difference, by the config keys behind it: `<type>::<name> <input path>`, `<type>::<name>` alone
  * for a resource only one stack has, `... (protect)` for the protect option, `exports <name>` for an output.
@@ -82,7 +85,8 @@ const expectedDifferences: [configKeys: string[], differences: string[]][] = [
 ];
 
 function rename(text: string): string {
-  return renames.reduce((out, [, staging, production]) => out.split(staging).join(production), text);
+  const renamed = renames.reduce((out, [, staging, production]) => out.split(staging).join(production), text);
+  return renamed.split(stackNameRename[0]).join(stackNameRename[1]);
 }
 
 function flatten(value: unknown, path: string, out: Map<string, string>): void {
