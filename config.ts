@@ -156,6 +156,12 @@ export interface FlyConfig {
   region: string;
   /** Expiry of the per-app deploy tokens handed to GitHub Actions. @default `999999h` (seed 000 `fly tokens create deploy -x 999999h`) */
   deployTokenExpiry: string;
+  /**
+   * flyctl's smoke checks (`fly deploy --smoke-checks`): each started machine is watched for 10 s and the deploy fails
+   * if it exits. Off in the `local` stack, whose machines are the emulator's and never crash on their own.
+   * @default `true`
+   */
+  smokeChecks: boolean;
 }
 
 export interface VolumeConfig {
@@ -839,11 +845,12 @@ export function parseConfig(raw: RawConfig, now: Date = new Date()): PlatformCon
     problems.add("dashboard.access", "is not read while platform:cloudflare.enabled is false: the dashboard is private (Flycast, reached with `fly proxy`); remove it");
   }
 
-  const flyRaw = read.object("fly", raw.values.fly, ["org", "region", "deployTokenExpiry"]);
+  const flyRaw = read.object("fly", raw.values.fly, ["org", "region", "deployTokenExpiry", "smokeChecks"]);
   const fly: FlyConfig = {
     org: read.text("fly.org", flyRaw.org, "personal"),
     region: read.text("fly.region", flyRaw.region, "fra"),
     deployTokenExpiry: read.text("fly.deployTokenExpiry", flyRaw.deployTokenExpiry, "999999h"),
+    smokeChecks: read.flag("fly.smokeChecks", flyRaw.smokeChecks, true),
   };
   read.match("fly.org", fly.org, patterns.flyOrg, "a Fly organization slug such as `personal`");
   problems.oneOf("fly.region", fly.region, flyRegions);

@@ -172,7 +172,7 @@ function workerProcessGroups(config: PlatformConfig): Record<string, FlyProcessG
   return Object.fromEntries(
     Object.entries(processes).map(([group, process]): [string, FlyProcessGroupArgs] => [
       group,
-      { guest, command: process.command, mounts: volume ? { [volume.name]: volume.path } : undefined },
+      { guest, command: process.command, mounts: volume ? { [volume.name]: volume.path } : undefined, deploy: { smokeChecks: config.fly.smokeChecks } },
     ]),
   );
 }
@@ -273,6 +273,7 @@ const dashboardApp: FlyAppArgs = {
         forceHttps: config.dashboard.forceHttps,
         checks: config.dashboard.checks,
       },
+      deploy: { smokeChecks: config.fly.smokeChecks },
     },
   },
   env: dashboardEnv.env,

@@ -131,7 +131,7 @@ describe("committed stack files", () => {
 describe("defaults from the seeds", () => {
   it("fills in seed 000 for a production stack that says nothing else", () => {
     const config = parseConfig(raw({ environment: "production", dashboard: { access: { allowedEmails: ["admin@example.com"] } } }));
-    expect(config.fly).toEqual({ org: "personal", region: "fra", deployTokenExpiry: "999999h" });
+    expect(config.fly).toEqual({ org: "personal", region: "fra", deployTokenExpiry: "999999h", smokeChecks: true });
     expect(config.worker).toMatchObject({
       appName: "naluma-content",
       image: "registry.fly.io/naluma-content:latest",
