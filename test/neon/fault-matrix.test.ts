@@ -75,6 +75,16 @@ const cases: AnyCase[] = [
     count: endpointsOf("read_only"),
   },
   {
+    // One read_write per branch: a create that got no answer and made nothing is sent once more.
+    resource: "Endpoint read_write",
+    provider: endpointProvider,
+    async inputs() {
+      branchId = await freshBranch();
+      return checked(endpointProvider, { projectId, branchId, type: "read_write", name: "app-primary" });
+    },
+    count: endpointsOf("read_write"),
+  },
+  {
     resource: "Role",
     provider: roleProvider,
     async inputs() {
