@@ -329,10 +329,11 @@ describe("machine faults", () => {
     expect(outs.state).toBe("started");
   });
 
-  it("does not repeat a create that failed with 500, and finds nothing to take over", async () => {
+  it("a create that failed with 500 and made nothing is sent once more (the unique name guards it): one machine, two create calls", async () => {
     emu.faults.failNext("Machines_create", 1, { kind: "status", status: 500 });
-    await expect(create(web)).rejects.toThrow(/500/);
-    expect(calls("Machines_create")).toHaveLength(1);
+    const outs = await create(web);
+    expect(calls("Machines_create").map((call) => call.status)).toEqual([500, 200]);
+    expect([...(emu.state.apps.get(appName)?.machines.values() ?? [])].map((machine) => machine.id)).toEqual([outs.machineId]);
   });
 
   it("finds the machine when the create's answer is lost after Fly made it (acted, then dropped)", async () => {
@@ -353,21 +354,36 @@ describe("machine faults", () => {
     expect(outs.state).toBe("started");
   });
 
-  it("a create never answered that made nothing fails in its timeout, naming the call and the cause", async () => {
+  it("a create never answered that made nothing is sent once more after its timeout: one machine, two create calls", async () => {
     emu.faults.failNext("Machines_create", 1, { kind: "hang" });
+    const outs = await withTimeout(0.3, () => create(web));
+    expect(calls("Machines_create")).toHaveLength(2);
+    expect([...(emu.state.apps.get(appName)?.machines.values() ?? [])].map((machine) => machine.id)).toEqual([outs.machineId]);
+  });
+
+  it("a create never answered twice fails in its timeout, naming the call and the cause", async () => {
+    emu.faults.failNext("Machines_create", 2, { kind: "hang" });
     const started = Date.now();
     await expect(withTimeout(0.3, () => create(web))).rejects.toThrow(
       /^Fly Machines API POST \/v1\/apps\/draft-app\/machines failed: no answer within 300ms \(timeout\)$/,
     );
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(calls("Machines_create")).toHaveLength(1);
+    expect(calls("Machines_create")).toHaveLength(2);
     expect(emu.state.apps.get(appName)?.machines.size).toBe(0);
   });
 
-  it("a dropped create that made nothing fails naming the call and the reset, without a second POST", async () => {
+  it("a dropped create that made nothing is sent once more: one machine, two create calls", async () => {
     emu.faults.failNext("Machines_create", 1, { kind: "drop" });
+    const outs = await create(web);
+    expect(calls("Machines_create")).toHaveLength(2);
+    expect([...(emu.state.apps.get(appName)?.machines.values() ?? [])].map((machine) => machine.id)).toEqual([outs.machineId]);
+    expect(outs.state).toBe("started");
+  });
+
+  it("a create dropped twice fails naming the call and the reset, after exactly two POSTs", async () => {
+    emu.faults.failNext("Machines_create", 2, { kind: "drop" });
     await expect(create(web)).rejects.toThrow(/^Fly Machines API POST \/v1\/apps\/draft-app\/machines failed: connection reset: 127\.0\.0\.1:\d+ closed the connection before answering/);
-    expect(calls("Machines_create")).toHaveLength(1);
+    expect(calls("Machines_create")).toHaveLength(2);
     expect(emu.state.apps.get(appName)?.machines.size).toBe(0);
   });
 
