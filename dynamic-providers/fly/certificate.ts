@@ -3,7 +3,8 @@ import { failures, isUnknown, sameValue } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { appNamePattern } from "./app";
 import { body, flyApi, ignoreNotFound, isStatus, type Schemas } from "./client";
-import { isApiError } from "../core/errors";
+import { isApiError, isTransportError } from "../core/errors";
+import { sendOnceMore } from "../core/resend";
 
 /** A DNS name of at most 253 characters, optionally a wildcard `*.example.com`; compared in lower case. */
 export const hostnamePattern = /^(?=.{1,253}$)(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -100,13 +101,25 @@ export const certificateProvider = dynamicProvider<CertificateInputs, Certificat
     }
     const api = flyApi();
     try {
-      const created = await body(
-        api.POST("/v1/apps/{app_name}/certificates/acme", {
-          params: { path: { app_name: inputs.appName } },
-          body: { hostname: inputs.hostname },
-        }),
+      // Hostnames are unique (per app, and across Fly): after no answer (a dropped connection, a 5xx) the
+      // certificate is looked up by its hostname; found, this create made it (as a create run again after a crash
+      // takes it); not found, the create did not happen and is sent once more. Had the first gone through after
+      // all, the second is refused (409) or answered with the same certificate, and either way it is the one taken.
+      const outcome = await sendOnceMore(
+        () =>
+          body(
+            api.POST("/v1/apps/{app_name}/certificates/acme", {
+              params: { path: { app_name: inputs.appName } },
+              body: { hostname: inputs.hostname },
+            }),
+          ),
+        {
+          unanswered: (error) => isTransportError(error) || isStatus(error, 500, 502, 503, 504),
+          conflict: (error) => isStatus(error, 409),
+          find: () => show(inputs.appName, inputs.hostname),
+        },
       );
-      return { id: inputs.hostname, outs: outputs(inputs, created, false) };
+      return { id: inputs.hostname, outs: outputs(inputs, "created" in outcome ? outcome.created : outcome.found, false) };
     } catch (error) {
       const detail = isApiError(error) ? error.detail : String(error);
       if (isStatus(error, 409)) {

@@ -129,6 +129,10 @@ export const ipAddressProvider = dynamicProvider<IpAddressInputs, IpAddressOutpu
         }),
       );
     } catch (error) {
+      // No answer (or a 5xx): Fly may have allocated the address; one that was not there before is this create's.
+      // When none is found the create is NOT sent once more (as a machine's or certificate's is): an address has no
+      // name to keep a second allocation from succeeding, so a late first request and a resend would allocate two.
+      // The error names the call, and the next `pulumi up` takes a late one over (a matching unclaimed address).
       if (!(isTransportError(error) || isStatus(error, 500, 502, 503, 504))) throw error;
       const known = before.map((assignment) => assignment.ip);
       const made = ((await listAssignments(inputs.appName)) ?? []).find(

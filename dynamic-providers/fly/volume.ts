@@ -185,6 +185,9 @@ export const volumeProvider = dynamicProvider<VolumeInputs, VolumeOutputs>({
       );
     } catch (error) {
       // No answer (or a 5xx): Fly may have made the volume. One that was not there before is this create's.
+      // When none is found the create is NOT sent once more (as a machine's or certificate's is): Fly allows several
+      // volumes of one name, so a first request that went through late and a resend would make two. The error names
+      // the call, and the next `pulumi up` takes a late one over as a left-over.
       if (!(isTransportError(error) || isStatus(error, 500, 502, 503, 504))) throw error;
       const made = (await findVolumes(api, inputs)).find(
         (volume) => !known.includes(volume.id) && isLeftOver(inputs, volume) && claim(claimKind, volume.id ?? ""),

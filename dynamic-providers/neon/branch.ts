@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AnnotationData, Branch as NeonBranch, BranchUpdateRequest } from "@neondatabase/api-client";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
+import { sendOnceMore } from "../core/resend";
 import { branchExpiryProblem, branchNameProblem, neonIdPattern, neonIdRule, neonTimestampRule, normaliseNeonTimestamp, parseNeonTimestamp } from "./check";
 import { carriesClaim, checkClaim, claimAnnotation, defaultClaim } from "./claim";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer, waitForRunningOperations } from "./client";
@@ -175,10 +176,9 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
       if (existing) return takeOver(api, inputs, existing.branch, true);
     }
     const annotation = claimAnnotation(inputs.claim);
-    let branch: NeonBranch;
-    try {
-      // No endpoint: computes are their own resource (neon:Endpoint). mutate() waits for create_branch.
-      const result = await mutate(api, inputs.projectId, () =>
+    // No endpoint: computes are their own resource (neon:Endpoint). mutate() waits for create_branch.
+    const send = () =>
+      mutate(api, inputs.projectId, () =>
         api.createProjectBranch(inputs.projectId, {
           branch: {
             name: inputs.name,
@@ -189,14 +189,22 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
           ...(annotation ? { annotation_value: annotation } : {}),
         }),
       );
-      branch = result.branch;
+    // After no answer (Neon may have acted): the branch of this name carrying the claim (any branch of this name,
+    // without a claim) is the one this create made. Branch names are unique per project, so when there is none the
+    // create did not happen and is sent once more: had it gone through after all, the resend is refused (409) and
+    // the branch found then is taken over.
+    const mine = async (): Promise<NeonBranch | undefined> => {
+      const found = await findBranch(api, inputs.projectId, inputs.name);
+      return found && (inputs.claim === undefined || carriesClaim(found.annotation, inputs.claim)) ? found.branch : undefined;
+    };
+    let outcome: { created: { branch: NeonBranch } } | { found: NeonBranch };
+    try {
+      outcome = await sendOnceMore(send, { unanswered: isLostAnswer, conflict: (error) => isNeonStatus(error, 409), find: mine });
     } catch (error) {
-      // The answer was lost (Neon may have acted) or the name is taken (by an interrupted create of this resource,
-      // or by someone else): the branch of this name carrying the claim is this resource's. Without a claim, a
-      // branch found after a lost answer is the one this create made.
-      const lost = isLostAnswer(error);
-      const found = lost || isNeonStatus(error, 409) ? await findBranch(api, inputs.projectId, inputs.name) : undefined;
-      if (found && (carriesClaim(found.annotation, inputs.claim) || (lost && inputs.claim === undefined))) {
+      // The name is taken (by an interrupted create of this resource, or by someone else): the branch of this name
+      // carrying the claim is this resource's.
+      const found = isNeonStatus(error, 409) ? await findBranch(api, inputs.projectId, inputs.name) : undefined;
+      if (found && carriesClaim(found.annotation, inputs.claim)) {
         await waitForRunningOperations(api, inputs.projectId, found.branch.id);
         return takeOver(api, inputs, found.branch, false);
       }
@@ -208,6 +216,11 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
       }
       throw error;
     }
+    if ("found" in outcome) {
+      await waitForRunningOperations(api, inputs.projectId, outcome.found.id);
+      return takeOver(api, inputs, outcome.found, false);
+    }
+    const branch = outcome.created.branch;
     return { id: branch.id, outs: outputs(inputs, branch, { adopted: false }) };
   },
 

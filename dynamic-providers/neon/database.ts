@@ -6,6 +6,7 @@ import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonA
 import { isUnknown } from "../core/check";
 import { checkNeonIds } from "./check";
 import { identifierProblem, roleNameProblem } from "../postgres/names";
+import { sendOnceMore } from "../core/resend";
 
 /**
  * A database or role name by the postgres providers' rules (non-empty, at most 63 bytes, no control characters;
@@ -79,17 +80,18 @@ export const databaseProvider = dynamicProvider<DatabaseInputs, DatabaseOutputs>
         return { id: String(database.id), outs: outputs(inputs, database, true) };
       }
     }
+    // Database names are unique per branch: a create that got no answer and made nothing is sent once more
+    // (sendOnceMore), and a database of this name found after no answer is the one this create made.
+    let outcome: { created: { database: NeonDatabase } } | { found: NeonDatabase };
     try {
-      const result = await mutate(api, inputs.projectId, () =>
-        api.createProjectBranchDatabase(inputs.projectId, inputs.branchId, { database: { name: inputs.name, owner_name: inputs.ownerName } }),
+      outcome = await sendOnceMore(
+        () =>
+          mutate(api, inputs.projectId, () =>
+            api.createProjectBranchDatabase(inputs.projectId, inputs.branchId, { database: { name: inputs.name, owner_name: inputs.ownerName } }),
+          ),
+        { unanswered: isLostAnswer, conflict: (error) => isNeonStatus(error, 409), find: () => getDatabase(api, inputs) },
       );
-      return { id: String(result.database.id), outs: outputs(inputs, result.database, false) };
     } catch (error) {
-      // The answer was lost (Neon may have acted): a database of this name now is the one this create made.
-      if (isLostAnswer(error)) {
-        const made = await getDatabase(api, inputs);
-        if (made) return { id: String(made.id), outs: outputs(inputs, made, false) };
-      }
       if (!inputs.adopt && isNeonStatus(error, 409)) {
         throw new Error(
           `${label(inputs)} already exists (${error instanceof Error ? error.message : String(error)}): it was made by hand, came with the project (its first database), ` +
@@ -99,6 +101,8 @@ export const databaseProvider = dynamicProvider<DatabaseInputs, DatabaseOutputs>
       }
       throw error;
     }
+    const database = "created" in outcome ? outcome.created.database : outcome.found;
+    return { id: String(database.id), outs: outputs(inputs, database, false) };
   },
 
   async read(id, props) {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Endpoint as NeonEndpoint, EndpointType, EndpointUpdateRequest } from "@neondatabase/api-client";
 import { changedFields, failures, isUnknown, type Failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
+import { sendOnceMore } from "../core/resend";
 import { checkNeonIds } from "./check";
 import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer, waitForOperations } from "./client";
 
@@ -204,25 +205,34 @@ export const endpointProvider = dynamicProvider<EndpointInputs, EndpointOutputs>
         return { id: endpoint.id, outs: outputs(wanted, endpoint, true) };
       }
     }
-    let created: NeonEndpoint;
     const before = (await neonCall(() => api.listProjectBranchEndpoints(inputs.projectId, inputs.branchId), { idempotent: true })).endpoints.map((e) => e.id);
+    // After no answer (Neon may have acted): an endpoint of this type that was not there before is this create's.
+    const made = async (): Promise<NeonEndpoint | undefined> => {
+      const listed = (await neonCall(() => api.listProjectBranchEndpoints(inputs.projectId, inputs.branchId), { idempotent: true })).endpoints;
+      return listed.find((endpoint) => endpoint.type === wanted.type && !before.includes(endpoint.id));
+    };
+    let outcome: { created: { endpoint: NeonEndpoint } } | { found: NeonEndpoint };
     try {
-      const result = await mutate(api, inputs.projectId, () =>
-        api.createProjectEndpoint(inputs.projectId, {
-          endpoint: { branch_id: inputs.branchId, type: apiEndpointType(wanted.type), ...settings(inputs) },
-        }),
+      outcome = await sendOnceMore(
+        () =>
+          mutate(api, inputs.projectId, () =>
+            api.createProjectEndpoint(inputs.projectId, {
+              endpoint: { branch_id: inputs.branchId, type: apiEndpointType(wanted.type), ...settings(inputs) },
+            }),
+          ),
+        {
+          unanswered: isLostAnswer,
+          conflict: (error) => isNeonStatus(error, 400, 409, 422),
+          find: made,
+          // When nothing was made, a read_write create is sent once more: Neon allows one read_write per branch, so
+          // had the first gone through after all, the second is refused and the first found then. A read_only one is
+          // not: a branch may have many, and Neon documents no uniqueness for endpoint names (the emulator enforces
+          // none either), so a late first request plus a resend would make two computes. The error stands instead
+          // (it names the call); the next `pulumi up` finds the endpoint by its name if the first went through.
+          resend: wanted.type === "read_write",
+        },
       );
-      created = result.endpoint;
     } catch (error) {
-      // The answer was lost (Neon may have acted): an endpoint of this type that was not there before is this create's.
-      const listed = isLostAnswer(error)
-        ? (await neonCall(() => api.listProjectBranchEndpoints(inputs.projectId, inputs.branchId), { idempotent: true })).endpoints
-        : [];
-      const made = listed.find((endpoint) => endpoint.type === wanted.type && !before.includes(endpoint.id));
-      if (made) {
-        await waitForOperations(api, inputs.projectId, (await neonCall(() => api.listProjectOperations({ projectId: inputs.projectId }), { idempotent: true })).operations);
-        return { id: made.id, outs: outputs(wanted, await getEndpoint(api, inputs.projectId, made.id), false) };
-      }
       if (wanted.type === "read_write" && !inputs.adopt && isNeonStatus(error, 400, 409, 422)) {
         throw new Error(
           `${label(wanted)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
@@ -232,6 +242,11 @@ export const endpointProvider = dynamicProvider<EndpointInputs, EndpointOutputs>
       }
       throw error;
     }
+    if ("found" in outcome) {
+      await waitForOperations(api, inputs.projectId, (await neonCall(() => api.listProjectOperations({ projectId: inputs.projectId }), { idempotent: true })).operations);
+      return { id: outcome.found.id, outs: outputs(wanted, await getEndpoint(api, inputs.projectId, outcome.found.id), false) };
+    }
+    const created = outcome.created.endpoint;
     return { id: created.id, outs: outputs(wanted, await getEndpoint(api, inputs.projectId, created.id), false) };
   },
 

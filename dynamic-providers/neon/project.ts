@@ -349,6 +349,9 @@ export const projectProvider = dynamicProvider<ProjectInputs, ProjectOutputs>({
       );
     } catch (error) {
       // The answer was lost (Neon may have acted): the project of this name carrying the claim is the one asked for.
+      // When none is found the create is NOT sent once more (as Role, Database and Branch creates are): Neon allows
+      // two projects of one name, so a first request that went through late and a resend would make two. The error
+      // names the call, and the next `pulumi up` finds a late one by its name and claim.
       if (!isLostAnswer(error) || inputs.claim === undefined) throw error;
       const made = await findProjectsByName(api, inputs.name, inputs.orgId);
       if (made.length !== 1 || !(await isClaimed(api, made[0].id, inputs.claim))) throw error;

@@ -7,6 +7,7 @@ import { checkPostgresName } from "./database";
 import { isUnknown } from "../core/check";
 import { checkNeonIds } from "./check";
 import { roleNameProblem } from "../postgres/names";
+import { sendOnceMore } from "../core/resend";
 
 export interface RoleInputs {
   projectId: string;
@@ -70,16 +71,15 @@ export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
       }
       if (existing) return { id, outs: { ...inputs, password: await passwordOf(api, inputs, undefined), adopted: true } };
     }
+    // Role names are unique per branch: a create that got no answer and made nothing is sent once more
+    // (sendOnceMore), and a role of this name found after no answer is the one this create made.
+    let outcome: { created: { role: NeonRole } } | { found: NeonRole };
     try {
-      const result = await mutate(api, inputs.projectId, () =>
-        api.createProjectBranchRole(inputs.projectId, inputs.branchId, { role: { name: inputs.name } }),
+      outcome = await sendOnceMore(
+        () => mutate(api, inputs.projectId, () => api.createProjectBranchRole(inputs.projectId, inputs.branchId, { role: { name: inputs.name } })),
+        { unanswered: isLostAnswer, conflict: (error) => isNeonStatus(error, 409), find: () => getRole(api, inputs) },
       );
-      return { id, outs: { ...inputs, password: await passwordOf(api, inputs, result.role), adopted: false } };
     } catch (error) {
-      // The answer was lost (Neon may have acted): a role of this name now is the one this create made.
-      if (isLostAnswer(error) && (await getRole(api, inputs))) {
-        return { id, outs: { ...inputs, password: await passwordOf(api, inputs, undefined), adopted: false } };
-      }
       if (!inputs.adopt && isNeonStatus(error, 409)) {
         throw new Error(
           `${label(inputs)} already exists (${error instanceof Error ? error.message : String(error)}): it was made by hand, came with the project (its \`<db>_owner\`), ` +
@@ -89,6 +89,8 @@ export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
       }
       throw error;
     }
+    const made = "created" in outcome ? outcome.created.role : undefined;
+    return { id, outs: { ...inputs, password: await passwordOf(api, inputs, made), adopted: false } };
   },
 
   /** Neon reveals passwords only on request; the stored one stays unless the role is gone. */

@@ -155,6 +155,40 @@ describe("certificate faults", () => {
     expect(calls("App_Certificates_acme_create").map((call) => call.status)).toEqual([429, 201]);
   });
 
+  it("a create whose connection dropped before Fly acted is sent once more: one call, one certificate, two create calls", async () => {
+    emu.faults.failNext("App_Certificates_acme_create", 1, { kind: "drop" });
+    const outs = await create({ appName, hostname });
+    expect(calls("App_Certificates_acme_create")).toHaveLength(2);
+    // Between the two: the GET by hostname that found nothing.
+    expect(calls("App_Certificates_show").map((call) => call.status)).toEqual([404]);
+    expect([...app().certificates.keys()]).toEqual([hostname]);
+    expect(outs).toMatchObject({ hostname, status: "pending_validation", adopted: false, dnsCnameTarget: `${appName}.fly.dev` });
+  });
+
+  it("a create whose answer was lost after Fly acted takes the certificate the GET finds, without a second create", async () => {
+    emu.faults.failNext("App_Certificates_acme_create", 1, { kind: "actThenDrop" });
+    const outs = await create({ appName, hostname });
+    expect(calls("App_Certificates_acme_create")).toHaveLength(1);
+    expect(calls("App_Certificates_show").map((call) => call.status)).toEqual([200]);
+    expect([...app().certificates.keys()]).toEqual([hostname]);
+    expect(outs).toMatchObject({ hostname, status: "pending_validation", adopted: false, ownershipName: `_fly-ownership.${hostname}` });
+  });
+
+  it("a 503 on the create is treated as no answer: nothing found, so it is sent once more", async () => {
+    emu.faults.failNext("App_Certificates_acme_create", 1, { kind: "status", status: 503 });
+    const outs = await create({ appName, hostname });
+    expect(calls("App_Certificates_acme_create").map((call) => call.status)).toEqual([503, 201]);
+    expect([...app().certificates.keys()]).toEqual([hostname]);
+    expect(outs.adopted).toBe(false);
+  });
+
+  it("a create dropped twice fails naming the call, after exactly two create calls and no certificate", async () => {
+    emu.faults.failNext("App_Certificates_acme_create", 2, { kind: "drop" });
+    await expect(create({ appName, hostname })).rejects.toThrow(/POST \/v1\/apps\/naluma-dashboard\/certificates\/acme failed: connection reset/);
+    expect(calls("App_Certificates_acme_create")).toHaveLength(2);
+    expect(app().certificates.size).toBe(0);
+  });
+
   it("retries a 500 on the GET", async () => {
     const outs = await create({ appName, hostname });
     emu.faults.failNext("App_Certificates_show", 2, { kind: "status", status: 503 });

@@ -308,6 +308,34 @@ describe("lifecycle against the emulator", () => {
     expect(emu.state.branch(projectId, taken.id)).toBeUndefined();
   });
 
+  it("a create whose connection dropped before Neon acted is sent once more: one call, one branch with its claim, two create calls", async () => {
+    emu.resetCalls();
+    emu.faults.failNext("createProjectBranch", 1, { kind: "drop" });
+    const created = await provider.create(await checked({ name: "dropped", claim: "claim-of-dropped" }));
+    // The dropped one is recorded with status 0 (no answer), then the lookup finds nothing, then the resend.
+    expect(callsTo("createProjectBranch").map((call) => call.status)).toEqual([0, 201]);
+    const live = emu.state.branches(projectId).filter((branch) => branch.name === "dropped");
+    expect(live).toHaveLength(1);
+    expect(live[0].annotation).toEqual({ "pulumi-claim": "claim-of-dropped" });
+    expect(created.id).toBe(live[0].id);
+    expect(created.outs).toMatchObject({ branchId: live[0].id, parentId: mainId, adopted: false });
+    await provider.delete(created.id, created.outs as BranchOutputs);
+  });
+
+  it("after a dropped create, a same-name branch without this claim is not taken: the resend is refused as someone else's name", async () => {
+    const api = neonApi();
+    const other = await api.createProjectBranch(projectId, { branch: { name: "someone-elses" } });
+    await waitForOperations(api, projectId, other.data.operations);
+    emu.resetCalls();
+    emu.faults.failNext("createProjectBranch", 1, { kind: "drop" });
+    await expect(provider.create(await checked({ name: "someone-elses", claim: "claim-mine" }))).rejects.toThrow(/was not made by this resource; set `adopt: true`/);
+    expect(callsTo("createProjectBranch").map((call) => call.status)).toEqual([0, 409]);
+    expect(callsTo("updateProjectBranch")).toEqual([]);
+    expect(emu.state.branches(projectId).filter((branch) => branch.name === "someone-elses").map((branch) => branch.id)).toEqual([other.data.branch.id]);
+    const removed = await api.deleteProjectBranch({ projectId, branchId: other.data.branch.id });
+    await waitForOperations(api, projectId, removed.data.operations);
+  });
+
   it("deletes after its operations, and deleting again is fine", async () => {
     emu.resetCalls();
     await provider.delete(outs.branchId, outs);

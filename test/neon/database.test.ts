@@ -162,6 +162,32 @@ describe("lifecycle against the emulator", () => {
     expect(message).toContain(`\`neon databases delete naluma_content --project-id ${projectId} --branch ${branchId}\``);
   });
 
+  it("a create whose connection dropped before Neon acted is sent once more: one call, one database, two create calls", async () => {
+    emu.faults.failNext("createProjectBranchDatabase", 1, { kind: "drop" });
+    emu.resetCalls();
+    const created = await provider.create(inputs({ name: "dropped_db" }));
+    const outs = created.outs as DatabaseOutputs;
+    // The dropped one is recorded with status 0 (no answer), then the lookup finds nothing, then the resend.
+    expect(emu.calls.filter((call) => call.operationId === "createProjectBranchDatabase").map((call) => call.status)).toEqual([0, 201]);
+    const live = emu.state.databases(projectId, branchId).filter((database) => database.name === "dropped_db");
+    expect(live).toHaveLength(1);
+    expect(outs).toMatchObject({ name: "dropped_db", ownerName: "prefect_owner", databaseId: live[0].id, adopted: false });
+    expect(created.id).toBe(String(live[0].id));
+    expect(await pgOwner("dropped_db")).toBe("prefect_owner");
+    await provider.delete(created.id, outs);
+  });
+
+  it("a resend whose answer is lost too finds the database it made: still one database, two create calls", async () => {
+    emu.faults.failNext("createProjectBranchDatabase", 1, { kind: "drop" });
+    emu.faults.failNext("createProjectBranchDatabase", 1, { kind: "actThenDrop" });
+    emu.resetCalls();
+    const created = await provider.create(inputs({ name: "lost_twice_db" }));
+    expect(emu.calls.filter((call) => call.operationId === "createProjectBranchDatabase")).toHaveLength(2);
+    expect(emu.state.databases(projectId, branchId).filter((database) => database.name === "lost_twice_db")).toHaveLength(1);
+    expect(created.outs).toMatchObject({ name: "lost_twice_db", adopted: false });
+    await provider.delete(created.id, created.outs as DatabaseOutputs);
+  });
+
   it("retries 423 Locked and still creates", async () => {
     emu.faults.failNext("createProjectBranchDatabase", 2, { kind: "status", status: 423 });
     emu.resetCalls();

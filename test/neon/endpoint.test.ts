@@ -213,6 +213,35 @@ describe("lifecycle against the emulator", () => {
     expect(emu.state.endpoints(projectId).some((endpoint) => endpoint.id === first.id)).toBe(false);
   });
 
+  it("a read_write create whose connection dropped before Neon acted is sent once more: one call, one endpoint, two create calls", async () => {
+    const readWrite = () => emu.state.endpoints(projectId).filter((endpoint) => endpoint.branch_id === devBranchId && endpoint.type === "read_write");
+    expect(readWrite()).toEqual([]);
+    emu.faults.failNext("createProjectEndpoint", 1, { kind: "drop" });
+    emu.resetCalls();
+    const created = await provider.create(await checked({ type: "read_write", name: "dev-primary" }));
+    // The dropped one is recorded with status 0 (no answer), then the lookup finds nothing, then the resend.
+    expect(emu.calls.filter((call) => call.operationId === "createProjectEndpoint").map((call) => call.status)).toEqual([0, 201]);
+    expect(readWrite().map((endpoint) => endpoint.id)).toEqual([created.id]);
+    expect(created.outs).toMatchObject({ type: "read_write", endpointId: created.id, name: "dev-primary", adopted: false });
+    await provider.delete(created.id, created.outs as EndpointOutputs);
+    expect(readWrite()).toEqual([]);
+  });
+
+  it("a read_only create whose connection dropped is not sent again (no uniqueness keeps a late first from making two): it fails naming the call", async () => {
+    const readOnly = () => emu.state.endpoints(projectId).filter((endpoint) => endpoint.branch_id === devBranchId && endpoint.type === "read_only");
+    expect(readOnly()).toEqual([]);
+    emu.faults.failNext("createProjectEndpoint", 1, { kind: "drop" });
+    emu.resetCalls();
+    const inputs = await checked({ type: "read_only", name: "dev-replica" });
+    await expect(provider.create(inputs)).rejects.toThrow(/POST \/projects\/[^/]+\/endpoints failed: connection error/);
+    expect(emu.calls.filter((call) => call.operationId === "createProjectEndpoint")).toHaveLength(1);
+    expect(readOnly()).toEqual([]);
+    // The next `pulumi up` creates it.
+    const created = await provider.create(inputs);
+    expect(readOnly().map((endpoint) => endpoint.id)).toEqual([created.id]);
+    await provider.delete(created.id, created.outs as EndpointOutputs);
+  });
+
   it("refuses a name Neon would refuse, naming the field", async () => {
     const result = await provider.check({} as EndpointInputs, { projectId, branchId: devBranchId, name: "x".repeat(65) } as EndpointInputs);
     expect(result.failures?.map((failure) => failure.property)).toEqual(["name"]);

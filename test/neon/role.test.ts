@@ -211,6 +211,40 @@ describe("lifecycle against the emulator", () => {
     await provider.delete(created.id, outs);
   });
 
+  it("a create whose connection dropped before Neon acted is sent once more: one call, one role, two create calls", async () => {
+    emu.faults.failNext("createProjectBranchRole", 1, { kind: "drop" });
+    emu.resetCalls();
+    const created = await provider.create(inputs({ name: "dropped_admin" }));
+    const outs = created.outs as RoleOutputs;
+    // The dropped one is recorded with status 0 (no answer), then the lookup finds nothing, then the resend.
+    expect(emu.calls.filter((call) => call.operationId === "createProjectBranchRole").map((call) => call.status)).toEqual([0, 201]);
+    expect(emu.state.roles(projectId, branchId).filter((role) => role.name === "dropped_admin")).toHaveLength(1);
+    expect(outs.adopted).toBe(false);
+    expect(await login("dropped_admin", outs.password)).toBe("ok as dropped_admin");
+    await provider.delete(created.id, outs);
+  });
+
+  it("a resend whose answer is lost too finds the role it made: still one role, two create calls", async () => {
+    emu.faults.failNext("createProjectBranchRole", 1, { kind: "drop" });
+    emu.faults.failNext("createProjectBranchRole", 1, { kind: "actThenDrop" });
+    emu.resetCalls();
+    const created = await provider.create(inputs({ name: "twice_lost_admin" }));
+    const outs = created.outs as RoleOutputs;
+    expect(emu.calls.filter((call) => call.operationId === "createProjectBranchRole")).toHaveLength(2);
+    expect(emu.state.roles(projectId, branchId).filter((role) => role.name === "twice_lost_admin")).toHaveLength(1);
+    expect(await login("twice_lost_admin", outs.password)).toBe("ok as twice_lost_admin");
+    await provider.delete(created.id, outs);
+  });
+
+  it("a create dropped twice fails naming the call, after exactly two create calls and no role", async () => {
+    emu.faults.failNext("createProjectBranchRole", 2, { kind: "drop" });
+    emu.resetCalls();
+    const error = await provider.create(inputs({ name: "never_admin" })).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/POST \/projects\/[^/]+\/branches\/[^/]+\/roles failed: connection error/);
+    expect(emu.calls.filter((call) => call.operationId === "createProjectBranchRole")).toHaveLength(2);
+    expect(emu.state.roles(projectId, branchId).filter((role) => role.name === "never_admin")).toHaveLength(0);
+  });
+
   it("retries 423 Locked and still creates", async () => {
     emu.faults.failNext("createProjectBranchRole", 2, { kind: "status", status: 423 });
     emu.resetCalls();
