@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, sameValue } from "../core/check";
 import { dynamicProvider } from "../core/provider";
+import { sendOnceMore } from "../core/resend";
 import { isConnectionError, sleep } from "../core/retry";
 import {
   body,
@@ -261,7 +262,7 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
       const existing = await findMachineByName(api, inputs.appName, inputs.name);
       if (existing) return takeOver(api, inputs, existing);
     }
-    let created: FlyMachine | undefined;
+    let created: FlyMachine;
     const sentAt = Date.now();
     const post = () =>
       body(
@@ -278,21 +279,16 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
       return takeOver(api, inputs, existing);
     };
     try {
-      created = await post();
+      // No answer: the unique name tells whether the create happened; if it did not, it is sent once more.
+      const sent = await sendOnceMore(post, {
+        unanswered: (error) => isStatus(error, 500, 502, 503, 504) || isConnectionError(error),
+        conflict: (error) => isStatus(error, 409, 422),
+        find: () => findMachineByName(api, inputs.appName, inputs.name),
+      });
+      created = "created" in sent ? sent.created : sent.found;
     } catch (error) {
       if (isStatus(error, 409, 422)) return conflict(error);
-      if (!(isStatus(error, 500, 502, 503, 504) || isConnectionError(error))) throw error;
-      created = await findMachineByName(api, inputs.appName, inputs.name);
-      if (!created) {
-        // Nothing of this name: the create did not happen. Sent once more, the name still guards it: had the
-        // first gone through after all, this one is refused as a conflict and the machine taken over.
-        try {
-          created = await post();
-        } catch (again) {
-          if (isStatus(again, 409, 422)) return conflict(again);
-          throw again;
-        }
-      }
+      throw error;
     }
     const machineId = created.id ?? "";
     try {
