@@ -276,14 +276,18 @@ describe("lifecycle against the emulator", () => {
 
   it("a 429 is not retried past the call's budget", async () => {
     emu.faults.failNext("listProjectBranchEndpoints", 4, { kind: "status", status: 429, retryAfterSeconds: 0.1 });
-    const started = Date.now();
     const api = neonApi();
+    const before = emu.calls.length;
     const error = await neonCall(() => api.listProjectBranchEndpoints(projectId, mainBranchId), {
       idempotent: true,
       policy: { ...defaultRetryPolicy, maxAttempts: 20, budgetMs: 250 },
     }).catch((thrown: unknown) => thrown);
     expect((error as Error).message).toMatch(/429/);
-    expect(Date.now() - started).toBeLessThan(250);
+    // Waits of at least 100 ms each: a 250 ms budget holds the first call and at most two retries, never the fourth.
+    const attempts = emu.calls.slice(before).filter((call) => call.operationId === "listProjectBranchEndpoints").map((call) => call.status);
+    expect(attempts.length).toBeGreaterThanOrEqual(2);
+    expect(attempts.length).toBeLessThanOrEqual(3);
+    expect(attempts.every((status) => status === 429)).toBe(true);
     // The refusals left over are waited out by a call with the default budget.
     await neonCall(() => api.listProjectBranchEndpoints(projectId, mainBranchId), { idempotent: true });
   });
