@@ -3,6 +3,7 @@ import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { runOnceLifecycle } from "../core/run-once";
 import { sleep } from "../core/retry";
+import { isTransportError } from "../core/errors";
 import { appNamePattern } from "./app";
 import { body, flyApi, flyFetch, isStatus } from "./client";
 
@@ -61,7 +62,12 @@ async function run(inputs: MachineExecInputs): Promise<MachineExecOutputs> {
       if (isStatus(error, 409)) {
         throw new Error(`${label}: the machine's lease is held by another deploy (flyctl or CI); retry when it has finished`);
       }
-      throw error;
+      // No answer (dropped, timed out, 5xx): the command may or may not have run. Commands are idempotent, so one
+      // allowed more attempts runs it again, as it would after a non-zero exit.
+      const unanswered = isStatus(error, 500, 502, 503, 504) || isTransportError(error);
+      if (!unanswered || attempt >= attempts) throw error;
+      await sleep((inputs.retryDelaySeconds ?? defaultRetryDelaySeconds) * 1000);
+      continue;
     }
     const outs: MachineExecOutputs = { ...inputs, exitCode: result.exit_code ?? 0, stdout: tail(result.stdout), stderr: tail(result.stderr) };
     if (outs.exitCode === 0) return outs;

@@ -50,6 +50,16 @@ describe("machine exec", () => {
     expect(execCalls()).toHaveLength(3);
   });
 
+  it("an exec that got no answer counts as a failed attempt: run again while attempts are left, else the call's error", async () => {
+    emu.faults.failNext("Machines_exec", 1, { kind: "drop" });
+    const outs = await created(inputs({ attempts: 2, retryDelaySeconds: 0 }));
+    expect(outs.exitCode).toBe(0);
+    expect(execCalls().map((call) => call.status)).toEqual([0, 200]);
+
+    emu.faults.failNext("Machines_exec", 1, { kind: "status", status: 503 });
+    await expect(created(inputs())).rejects.toThrow(/^Fly Machines API POST \/v1\/apps\/naluma-prefect\/machines\/[0-9a-f]{14}\/exec failed with 503/);
+  });
+
   it.each<[string, Partial<MachineExecInputs>, number]>([
     ["a new trigger (image)", { trigger: "prefecthq/prefect:3.1-python3.12" }, 1],
     ["a new command", { command: ["prefect", "work-pool", "create", "recovery-pool", "--type", "process", "--overwrite"] }, 1],
