@@ -21,8 +21,7 @@ import { volumeProvider } from "../../dynamic-providers/fly/volume";
 import { forgetClaims } from "../../dynamic-providers/core/claims";
 import { sleep } from "../../dynamic-providers/core/retry";
 import { describeCrashMatrix, type CrashCase, type CrashFault, type CrashOutcome } from "../support/crash-matrix";
-import { describeFaultMatrix, type FaultKind } from "../support/fault-matrix";
-import type { Fault } from "../emulators/fly/faults";
+import { describeFaultMatrix } from "../support/fault-matrix";
 import { useFlyEmulator } from "./support";
 
 const appName = "crash-app";
@@ -174,19 +173,7 @@ const expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>> = {
 
 describeCrashMatrix("Fly", cases, expected);
 
-/** The fault matrix's faults as this emulator injects them (a 429 with Retry-After 0 keeps the run short). */
-const injected: Record<FaultKind, Fault> = {
-  "429": { kind: "status", status: 429, retryAfterSeconds: 0 },
-  "5xx": { kind: "status", status: 503 },
-  dropped: { kind: "drop" },
-  "lost answer": { kind: "actThenDrop" },
-};
-
-describeFaultMatrix(
-  "Fly",
-  () => ({ calls: () => emu.calls, inject: (operationId, fault) => emu.faults.failNext(operationId, 1, injected[fault]), clear: () => emu.faults.clear() }),
-  cases.filter((c) => !c.custom),
-);
+describeFaultMatrix("Fly", () => emu, cases.filter((c) => !c.custom));
 
 
 describe("Fly crash safety: what the table cannot show", () => {

@@ -15,8 +15,7 @@ import { endpointProvider } from "../../dynamic-providers/neon/endpoint";
 import { projectProvider } from "../../dynamic-providers/neon/project";
 import { roleProvider } from "../../dynamic-providers/neon/role";
 import { describeCrashMatrix, type CrashCase, type CrashFault, type CrashOutcome } from "../support/crash-matrix";
-import { describeFaultMatrix, type FaultKind } from "../support/fault-matrix";
-import type { Fault } from "../emulators/neon/emulator";
+import { describeFaultMatrix } from "../support/fault-matrix";
 import { useNeonEmulator } from "./support";
 
 const { emu, project } = useNeonEmulator({ project: { name: "crash_project", region_id: "aws-eu-central-1" } });
@@ -127,17 +126,5 @@ const expected: Record<string, Partial<Record<CrashFault, CrashOutcome>>> = {
 
 describeCrashMatrix("Neon", cases, expected);
 
-/** The fault matrix's faults as this emulator injects them (a 429 with Retry-After 0 keeps the run short). */
-const injected: Record<FaultKind, Fault> = {
-  "429": { kind: "status", status: 429, retryAfterSeconds: 0 },
-  "5xx": { kind: "status", status: 503 },
-  dropped: { kind: "drop" },
-  "lost answer": { kind: "actThenDrop" },
-};
-
-describeFaultMatrix(
-  "Neon",
-  () => ({ calls: () => emu.calls, inject: (operationId, fault) => emu.faults.failNext(operationId, 1, injected[fault]), clear: () => emu.faults.clear() }),
-  cases.filter((c) => !c.custom),
-);
+describeFaultMatrix("Neon", () => emu, cases.filter((c) => !c.custom));
 

@@ -44,14 +44,21 @@ export interface FaultCase<I, O> {
   cleanUp?(): Promise<void> | void;
 }
 
-/** How a test file reaches its emulator. */
-export interface FaultTarget {
-  /** The emulator's recorded calls (a live list). */
-  calls(): readonly RecordedCall[];
-  /** Queues `fault` on the next call of `operationId`. */
-  inject(operationId: string, fault: FaultKind): void;
-  /** Drops faults queued but never hit (a call the faulted run did not make). */
-  clear(): void;
+/** The faults both emulators (Fly's and Neon's) inject, in the shape their `failNext` takes. */
+export type InjectedFault = { kind: "status"; status: 429 | 503; retryAfterSeconds?: number } | { kind: "drop" } | { kind: "actThenDrop" };
+
+/** A 429 with Retry-After 0 keeps the run short; the wait itself is the retry tests' business. */
+const injected: Record<FaultKind, InjectedFault> = {
+  "429": { kind: "status", status: 429, retryAfterSeconds: 0 },
+  "5xx": { kind: "status", status: 503 },
+  dropped: { kind: "drop" },
+  "lost answer": { kind: "actThenDrop" },
+};
+
+/** What the matrix needs of an emulator: its recorded calls and its fault queue. */
+export interface FaultingEmulator {
+  calls: readonly RecordedCall[];
+  faults: { failNext(operationId: string, count: number, fault: InjectedFault): void; clear(): void };
 }
 
 export interface FaultResult {
@@ -71,6 +78,19 @@ export function namesTheCall(error: unknown): boolean {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** How a scenario reaches the emulator. */
+interface FaultTarget {
+  calls(): readonly RecordedCall[];
+  /** Queues `fault` on the next call of `operationId`. */
+  inject(operationId: string, fault: FaultKind): void;
+  /** Drops faults queued but never hit (a call the faulted run did not make). */
+  clear(): void;
+}
+
+function targetOf(emu: FaultingEmulator): FaultTarget {
+  return { calls: () => emu.calls, inject: (operationId, fault) => emu.faults.failNext(operationId, 1, injected[fault]), clear: () => emu.faults.clear() };
 }
 
 type Steps<I, O> = Required<Pick<pulumi.dynamic.ResourceProvider<I, O>, "create" | "delete">>;
@@ -182,7 +202,7 @@ export function formatFaultMatrix(title: string, results: readonly FaultResult[]
  */
 export function describeFaultMatrix<I, O>(
   service: string,
-  target: () => FaultTarget,
+  emulator: () => FaultingEmulator,
   cases: readonly FaultCase<I, O>[],
   allowed: Record<string, readonly FaultOutcome[]> = {},
 ): void {
@@ -194,6 +214,7 @@ export function describeFaultMatrix<I, O>(
   describe(`${service} fault matrix: every call of create and delete × fault`, () => {
     for (const c of cases) {
       it(`${c.resource}`, async () => {
+        const target = () => targetOf(emulator());
         const ops = await operationsOf(c, target());
         const mine: FaultResult[] = [];
         for (const fault of matrixMode().faults) {
