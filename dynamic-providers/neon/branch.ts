@@ -5,7 +5,7 @@ import { dynamicProvider } from "../core/provider";
 import { sendOnceMore } from "../core/resend";
 import { branchExpiryProblem, branchNameProblem, neonIdPattern, neonIdRule, neonTimestampRule, normaliseNeonTimestamp, parseNeonTimestamp } from "./check";
 import { carriesClaim, checkClaim, claimAnnotation, defaultClaim } from "./claim";
-import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer, waitForRunningOperations } from "./client";
+import { ignoreNeonNotFound, isLostAnswer, isNameTaken, mutate, neonApi, neonCall, type NeonApi, waitForRunningOperations } from "./client";
 
 export interface BranchInputs {
   projectId: string;
@@ -189,26 +189,26 @@ export const branchProvider = dynamicProvider<BranchInputs, BranchOutputs>({
           ...(annotation ? { annotation_value: annotation } : {}),
         }),
       );
-    // After no answer (Neon may have acted): the branch of this name carrying the claim (any branch of this name,
-    // without a claim) is the one this create made. Branch names are unique per project, so when there is none the
-    // create did not happen and is sent once more: had it gone through after all, the resend is refused (409) and
-    // the branch found then is taken over.
+    // After no answer (Neon may have acted): the branch of this name carrying the claim is the one this create made
+    // (without a claim nothing tells, and the name's conflict is reported). Branch names are unique per project, so
+    // when there is none the create did not happen and is sent once more: had it gone through after all, the resend
+    // is refused as a conflict and the branch found then is taken over.
     const mine = async (): Promise<NeonBranch | undefined> => {
       const found = await findBranch(api, inputs.projectId, inputs.name);
-      return found && (inputs.claim === undefined || carriesClaim(found.annotation, inputs.claim)) ? found.branch : undefined;
+      return found && carriesClaim(found.annotation, inputs.claim) ? found.branch : undefined;
     };
     let outcome: { created: { branch: NeonBranch } } | { found: NeonBranch };
     try {
-      outcome = await sendOnceMore(send, { unanswered: isLostAnswer, conflict: (error) => isNeonStatus(error, 409), find: mine });
+      outcome = await sendOnceMore(send, { unanswered: isLostAnswer, conflict: isNameTaken, find: mine });
     } catch (error) {
       // The name is taken (by an interrupted create of this resource, or by someone else): the branch of this name
       // carrying the claim is this resource's.
-      const found = isNeonStatus(error, 409) ? await findBranch(api, inputs.projectId, inputs.name) : undefined;
+      const found = isNameTaken(error) ? await findBranch(api, inputs.projectId, inputs.name) : undefined;
       if (found && carriesClaim(found.annotation, inputs.claim)) {
         await waitForRunningOperations(api, inputs.projectId, found.branch.id);
         return takeOver(api, inputs, found.branch, false);
       }
-      if (!inputs.adopt && isNeonStatus(error, 409)) {
+      if (!inputs.adopt && isNameTaken(error)) {
         throw new Error(
           `${label(inputs)} could not be created: ${error instanceof Error ? error.message : String(error)}. ` +
             "Branch names are unique per project and this one was not made by this resource; set `adopt: true` to take it over.",

@@ -106,6 +106,16 @@ export function isNeonStatus(error: unknown, ...statuses: number[]): boolean {
   return isApiError(error) && statuses.includes(error.status);
 }
 
+/**
+ * Neon's refusal of a create whose name is taken: 409 (BEHAVIOUR-NOTES: "already exists", status unverified,
+ * likely 409), or a 400/422 whose text says "already exists".
+ */
+export function isNameTaken(error: unknown): boolean {
+  if (!isApiError(error)) return false;
+  if (error.status === 409) return true;
+  return (error.status === 400 || error.status === 422) && /already exists/i.test(error.message);
+}
+
 /** Runs `fn`; "already gone" (404) counts as done. Used by every delete() and read(). */
 export async function ignoreNeonNotFound<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try {

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Database as NeonDatabase } from "@neondatabase/api-client";
 import { changedFields, failures, type Failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer } from "./client";
+import { ignoreNeonNotFound, isLostAnswer, isNameTaken, mutate, neonApi, neonCall, type NeonApi } from "./client";
 import { isUnknown } from "../core/check";
 import { checkNeonIds } from "./check";
 import { identifierProblem, roleNameProblem } from "../postgres/names";
@@ -80,8 +80,16 @@ export const databaseProvider = dynamicProvider<DatabaseInputs, DatabaseOutputs>
         return { id: String(database.id), outs: outputs(inputs, database, true) };
       }
     }
-    // Database names are unique per branch: a create that got no answer and made nothing is sent once more
-    // (sendOnceMore), and a database of this name found after no answer is the one this create made.
+    const alreadyExists = (detail: string) =>
+      new Error(
+        `${label(inputs)} already exists (${detail}): it was made by hand, came with the project (its first database), ` +
+          "or was left by an interrupted `pulumi up` (Neon keeps no mark of who made it). Set `adopt: true` on this resource to take it over, " +
+          `or delete it (\`neon databases delete ${inputs.name} --project-id ${inputs.projectId} --branch ${inputs.branchId}\`) and run \`pulumi up\` again.`,
+      );
+    // Looked up first: a database of this name found only after a create that got no answer is then the one this
+    // create made, never one that was there before. Database names are unique per branch, so a create that got no
+    // answer and made nothing is sent once more (sendOnceMore).
+    if (!inputs.adopt && (await getDatabase(api, inputs))) throw alreadyExists(`database '${inputs.name}' is on branch ${inputs.branchId}`);
     let outcome: { created: { database: NeonDatabase } } | { found: NeonDatabase };
     try {
       outcome = await sendOnceMore(
@@ -89,16 +97,10 @@ export const databaseProvider = dynamicProvider<DatabaseInputs, DatabaseOutputs>
           mutate(api, inputs.projectId, () =>
             api.createProjectBranchDatabase(inputs.projectId, inputs.branchId, { database: { name: inputs.name, owner_name: inputs.ownerName } }),
           ),
-        { unanswered: isLostAnswer, conflict: (error) => isNeonStatus(error, 409), find: () => getDatabase(api, inputs) },
+        { unanswered: isLostAnswer, conflict: isNameTaken, find: () => getDatabase(api, inputs) },
       );
     } catch (error) {
-      if (!inputs.adopt && isNeonStatus(error, 409)) {
-        throw new Error(
-          `${label(inputs)} already exists (${error instanceof Error ? error.message : String(error)}): it was made by hand, came with the project (its first database), ` +
-            "or was left by an interrupted `pulumi up` (Neon keeps no mark of who made it). Set `adopt: true` on this resource to take it over, " +
-            `or delete it (\`neon databases delete ${inputs.name} --project-id ${inputs.projectId} --branch ${inputs.branchId}\`) and run \`pulumi up\` again.`,
-        );
-      }
+      if (!inputs.adopt && isNameTaken(error)) throw alreadyExists(error instanceof Error ? error.message : String(error));
       throw error;
     }
     const database = "created" in outcome ? outcome.created.database : outcome.found;

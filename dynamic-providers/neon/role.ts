@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Role as NeonRole } from "@neondatabase/api-client";
 import { changedFields, failures } from "../core/check";
 import { dynamicProvider } from "../core/provider";
-import { ignoreNeonNotFound, isNeonStatus, mutate, neonApi, neonCall, type NeonApi, isLostAnswer } from "./client";
+import { ignoreNeonNotFound, isLostAnswer, isNameTaken, mutate, neonApi, neonCall, type NeonApi } from "./client";
 import { checkPostgresName } from "./database";
 import { isUnknown } from "../core/check";
 import { checkNeonIds } from "./check";
@@ -71,22 +71,24 @@ export const roleProvider = dynamicProvider<RoleInputs, RoleOutputs>({
       }
       if (existing) return { id, outs: { ...inputs, password: await passwordOf(api, inputs, undefined), adopted: true } };
     }
-    // Role names are unique per branch: a create that got no answer and made nothing is sent once more
-    // (sendOnceMore), and a role of this name found after no answer is the one this create made.
+    const alreadyExists = (detail: string) =>
+      new Error(
+        `${label(inputs)} already exists (${detail}): it was made by hand, came with the project (its \`<db>_owner\`), ` +
+          "or was left by an interrupted `pulumi up` (Neon keeps no mark of who made it). Set `adopt: true` on this resource to take it over, " +
+          `or delete it (\`neon roles delete ${inputs.name} --project-id ${inputs.projectId} --branch ${inputs.branchId}\`) and run \`pulumi up\` again.`,
+      );
+    // Looked up first: a role of this name found only after a create that got no answer is then the one this
+    // create made, never one that was there before. Role names are unique per branch, so a create that got no
+    // answer and made nothing is sent once more (sendOnceMore).
+    if (!inputs.adopt && (await getRole(api, inputs))) throw alreadyExists(`role '${inputs.name}' is on branch ${inputs.branchId}`);
     let outcome: { created: { role: NeonRole } } | { found: NeonRole };
     try {
       outcome = await sendOnceMore(
         () => mutate(api, inputs.projectId, () => api.createProjectBranchRole(inputs.projectId, inputs.branchId, { role: { name: inputs.name } })),
-        { unanswered: isLostAnswer, conflict: (error) => isNeonStatus(error, 409), find: () => getRole(api, inputs) },
+        { unanswered: isLostAnswer, conflict: isNameTaken, find: () => getRole(api, inputs) },
       );
     } catch (error) {
-      if (!inputs.adopt && isNeonStatus(error, 409)) {
-        throw new Error(
-          `${label(inputs)} already exists (${error instanceof Error ? error.message : String(error)}): it was made by hand, came with the project (its \`<db>_owner\`), ` +
-            "or was left by an interrupted `pulumi up` (Neon keeps no mark of who made it). Set `adopt: true` on this resource to take it over, " +
-            `or delete it (\`neon roles delete ${inputs.name} --project-id ${inputs.projectId} --branch ${inputs.branchId}\`) and run \`pulumi up\` again.`,
-        );
-      }
+      if (!inputs.adopt && isNameTaken(error)) throw alreadyExists(error instanceof Error ? error.message : String(error));
       throw error;
     }
     const made = "created" in outcome ? outcome.created.role : undefined;

@@ -224,6 +224,16 @@ describe("lifecycle against the emulator", () => {
     await provider.delete(created.id, outs);
   });
 
+  it("a dropped create of a name already on the branch is refused, never taken over: no create sent", async () => {
+    const [existing] = emu.state.roles(projectId, branchId);
+    emu.faults.failNext("createProjectBranchRole", 1, { kind: "drop" });
+    emu.resetCalls();
+    const error = await provider.create(inputs({ name: existing.name })).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(new RegExp(`already exists .*Set \`adopt: true\` on this resource`));
+    expect(emu.calls.filter((call) => call.operationId === "createProjectBranchRole")).toEqual([]);
+    emu.faults.clear();
+  });
+
   it("a resend whose answer is lost too finds the role it made: still one role, two create calls", async () => {
     emu.faults.failNext("createProjectBranchRole", 1, { kind: "drop" });
     emu.faults.failNext("createProjectBranchRole", 1, { kind: "actThenDrop" });
