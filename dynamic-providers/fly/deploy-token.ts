@@ -114,12 +114,14 @@ export const deployTokenProvider = dynamicProvider<DeployTokenInputs, DeployToke
    * token of the app with this token's name is revoked: one left by a create whose answer was lost or whose
    * result was never recorded, which nobody holds. A create whose answer is lost (5xx, dropped connection) is
    * not repeated blindly: the app's tokens are listed again, the one of this name revoked, and one more create
-   * made; a second lost answer fails, and the next `pulumi up` revokes that one in turn.
+   * made, after which any other live token of this name (the lost one landing late) is revoked too; a second lost
+   * answer fails, and the next `pulumi up` revokes that one in turn.
    */
   async create(inputs) {
     const name = tokenNameOf(inputs);
     const label = `fly deploy token '${name}' for app '${inputs.appName}'`;
     let created: CreatedToken | undefined;
+    let lostBefore = false;
     const progress: { stage: "list" | "revoke" | "create" } = { stage: "list" };
     for (let attempt = 1; created === undefined; attempt++) {
       try {
@@ -127,6 +129,7 @@ export const deployTokenProvider = dynamicProvider<DeployTokenInputs, DeployToke
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         const lostCreate = progress.stage === "create" && mayHaveActed(error);
+        lostBefore ||= lostCreate;
         // A lost create answer: the next round lists again and revokes what it may have made.
         if (attempt < 2 && (lostCreate || (progress.stage !== "create" && mayHaveActed(error)))) continue;
         if (lostCreate) {
@@ -138,6 +141,12 @@ export const deployTokenProvider = dynamicProvider<DeployTokenInputs, DeployToke
         }
         throw new Error(`${label}: ${message}`, { cause: error });
       }
+    }
+    if (lostBefore) {
+      // The lost create may have landed after the second round listed: revoke any other live token of this name.
+      const madeId = created.id;
+      const app = await listAppTokens(inputs.appName);
+      for (const late of app?.tokens.filter((token) => token.name === name && token.id !== madeId && isLive(token)) ?? []) await revokeToken(late.id);
     }
     const outs: DeployTokenOutputs = {
       ...inputs,

@@ -139,7 +139,9 @@ export async function flyGraphql<T>(request: GraphqlRequest): Promise<T> {
   const answer = body as { data?: unknown; errors?: unknown };
   const errors = Array.isArray(answer.errors) ? (answer.errors as GraphqlErrorEntry[]) : [];
   if (errors.length > 0) {
-    const error = Object.assign(new Error(`${service} API POST ${path} answered with errors: ${graphqlErrorsText(body)}`), { operation: request.operation, errors });
+    // `data` beside `errors`: part of the operation ran (a mutation may have acted).
+    const partial = answer.data !== undefined && answer.data !== null;
+    const error = Object.assign(new Error(`${service} API POST ${path} answered with errors: ${graphqlErrorsText(body)}`), { operation: request.operation, errors, partial });
     throw named(error, request.operation, path);
   }
   if (answer.data === undefined || answer.data === null) {
@@ -161,9 +163,18 @@ function graphqlErrorsText(body: unknown): string | undefined {
     .join("; ");
 }
 
-/** A 5xx or no answer: the server may have acted on a mutation (the caller cannot tell). */
+/** GraphQL error codes of a failure on the server's side, after which a mutation may have acted. */
+const serverSideCodes: readonly string[] = ["INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"];
+
+/**
+ * The server may have acted on a mutation and the caller cannot tell: a 5xx, no answer, or a 200 whose `errors`
+ * come with `data` or say the server failed (Fly answers its own failures as 200 with `errors`).
+ */
 export function mayHaveActed(error: unknown): boolean {
-  return isTransportError(error) || (isApiError(error) && error.status >= 500);
+  if (isTransportError(error) || (isApiError(error) && error.status >= 500)) return true;
+  const answer = (error ?? {}) as { errors?: unknown; partial?: unknown };
+  if (!Array.isArray(answer.errors)) return false;
+  return answer.partial === true || (answer.errors as GraphqlErrorEntry[]).some((entry) => serverSideCodes.includes(String(entry.extensions?.code ?? "")));
 }
 
 // --- The deploy-token operations -------------------------------------------------------------------------
