@@ -18,7 +18,7 @@ import { describeCrashMatrix, type CrashCase, type CrashFault, type CrashOutcome
 import { describeFaultMatrix } from "../support/fault-matrix";
 import { useNeonEmulator } from "./support";
 
-const { emu, project } = useNeonEmulator({ project: { name: "crash_project", region_id: "aws-eu-central-1" } });
+const { emu, project } = useNeonEmulator({ operationMs: 5, project: { name: "crash_project", region_id: "aws-eu-central-1" } });
 
 let projectId: string;
 let seq = 0;

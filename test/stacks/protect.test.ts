@@ -37,17 +37,14 @@ describe("platform:protect", () => {
     expect(resource(run, types.neonBranch, "neon-main").inputs).toMatchObject({ protected: true });
   });
 
-  it("production protects a worker volume; staging does not", async () => {
+  it("production protects a worker volume; staging, even with one, protects nothing", async () => {
     const production = await runStack("production", volume);
     const volumes = resourcesOf(production, flyVolume);
     expect(volumes.map((registration) => [registration.name, registration.protect])).toEqual([["worker-content_data-app-0", true]]);
     expect(protectedNames(production)).toEqual([...productionGuarded, `${flyVolume}::worker-content_data-app-0`].sort());
     const staging = await runStack("staging", volume);
     expect(resourcesOf(staging, flyVolume).map((registration) => registration.protect)).toEqual([false]);
-  });
-
-  it("staging protects nothing", async () => {
-    expect(protectedNames(await runStack("staging"))).toEqual([]);
+    expect(protectedNames(staging)).toEqual([]);
   });
 
   it("is config: production with protect off protects nothing and leaves main unprotected at Neon too", async () => {
