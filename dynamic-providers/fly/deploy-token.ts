@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown, parseDuration } from "../core/check";
 import { dynamicProvider } from "../core/provider";
+import { stackOrganization } from "../core/stack";
 import { appNamePattern } from "./app";
 import { body, flyApi, ignoreNotFound } from "./client";
 import { createDeployToken, isLive, listAppTokens, mayHaveActed, revokeToken, type CreatedToken } from "./graphql";
@@ -202,20 +203,12 @@ export interface DeployTokenArgs {
   /**
    * The token's name on Fly (`fly tokens list -a <app>`), unique per app among this platform's tokens: it is how
    * a token whose answer was lost is found and revoked. `#` and 8 hex digits of (expiry, rotate) are appended.
-   * At most 119 characters, no control characters.
+   * At most 119 characters, no control characters. A create revokes every live token of its name on the app, so
+   * two resources (or stacks) giving one app the same name and expiry revoke each other's token: keep it unique.
    * @default `pulumi/<organization>/<project>/<stack>/<resource name>`
-   * @example `"ci deploy token"`
+   * @example `"acme-api ci deploy (production)"`
    */
   name?: pulumi.Input<string>;
-}
-
-/** The organization of the stack, or Pulumi's own name for it where the engine gives none (the mock runtime). */
-function stackOrganization(): string {
-  try {
-    return pulumi.getOrganization();
-  } catch {
-    return "organization";
-  }
 }
 
 /**

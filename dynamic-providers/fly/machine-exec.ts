@@ -62,8 +62,8 @@ async function run(inputs: MachineExecInputs): Promise<MachineExecOutputs> {
       if (isStatus(error, 409)) {
         throw new Error(`${label}: the machine's lease is held by another deploy (flyctl or CI); retry when it has finished`);
       }
-      // No answer (dropped, timed out, 5xx): the command may or may not have run. Commands are idempotent, so one
-      // allowed more attempts runs it again, as it would after a non-zero exit.
+      // No answer (dropped, timed out, 5xx): the command may or may not have run (or still be running). Given more
+      // attempts, the program declared it safe to run again, as after a non-zero exit.
       const unanswered = isStatus(error, 500, 502, 503, 504) || isTransportError(error);
       if (!unanswered || attempt >= attempts) throw error;
       await sleep((inputs.retryDelaySeconds ?? defaultRetryDelaySeconds) * 1000);
@@ -119,7 +119,12 @@ export interface MachineExecArgs {
   trigger?: pulumi.Input<string>;
   /** Seconds the command may run. @default `60` */
   timeoutSeconds?: pulumi.Input<number>;
-  /** Runs in total while the command exits non-zero, e.g. while a server in the machine is still starting. @default `1` */
+  /**
+   * Runs in total while the command exits non-zero, e.g. while a server in the machine is still starting. An exec
+   * that got no answer (dropped, timed out, 5xx) counts as a failed attempt and runs again, though the first may
+   * still be running: give more than 1 only to a command that is safe to run twice, even at once.
+   * @default `1`
+   */
   attempts?: pulumi.Input<number>;
   /** Seconds between attempts. @default `5` */
   retryDelaySeconds?: pulumi.Input<number>;

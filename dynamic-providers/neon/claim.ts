@@ -5,6 +5,7 @@
  * the one this resource made and is taken over; without it, it is someone else's and the create refuses.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { stackOrganization } from "../core/stack";
 import type { AnnotationData, AnnotationValueData } from "@neondatabase/api-client";
 import type { Failures } from "../core/check";
 import { isUnknown } from "../core/check";
@@ -21,17 +22,8 @@ export const claimRule = "1 to 128 letters, digits, `.`, `_`, `:` or `-`";
  */
 export function defaultClaim(type: string, resourceName: string): string {
   const { createHash } = require("node:crypto") as typeof import("node:crypto");
-  const identity = [organization(), pulumi.getProject(), pulumi.getStack(), type, resourceName].join("/");
+  const identity = [stackOrganization(), pulumi.getProject(), pulumi.getStack(), type, resourceName].join("/");
   return createHash("sha256").update(identity).digest("hex").slice(0, 32);
-}
-
-/** The Pulumi organization; the mock runtime (and a CLI that passes none) has none, which getOrganization() throws on. */
-function organization(): string {
-  try {
-    return pulumi.getOrganization();
-  } catch {
-    return "";
-  }
 }
 
 /** The annotation to create the branch with; none when there is no claim (a provider called without the class). */

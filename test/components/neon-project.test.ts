@@ -221,7 +221,7 @@ describe("owner mode", () => {
   it("gives the project and each branch a claim of their own: sha256 of organization/project/stack/type/name, 32 hex digits", async () => {
     const { createHash } = await import("node:crypto");
     const claimOf = (type: string, name: string) =>
-      createHash("sha256").update(["", pulumi.getProject(), pulumi.getStack(), type, name].join("/")).digest("hex").slice(0, 32);
+      createHash("sha256").update(["organization", pulumi.getProject(), pulumi.getStack(), type, name].join("/")).digest("hex").slice(0, 32);
     expect(inputsOf(types.project, "prod-project").claim).toBe(claimOf("neon:Project", "prod-project"));
     expect(inputsOf(types.branch, "prod-main").claim).toBe(claimOf("neon:Branch", "prod-main"));
     expect(inputsOf(types.project, "prod-project").claim).toMatch(/^[0-9a-f]{32}$/);

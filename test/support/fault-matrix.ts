@@ -8,7 +8,8 @@
  * - `survived`: the step succeeded (the client's retries absorbed the fault), one remote object, nothing left after
  *   its delete;
  * - `clear error`: the step failed with an error naming the call (method and path) and its cause, and the run after
- *   it ended with one object and nothing left after the delete;
+ *   it ended with one object and nothing left after the delete; or both runs failed, and what is left is named by an
+ *   error saying how to take it over (`adopt: true`);
  * - `unclear error`: it failed with an error that names no call;
  * - `orphan`: something is left after the recorded object was deleted;
  * - `duplicate`: two or more remote objects for one resource.
@@ -141,8 +142,13 @@ export async function createScenario<I, O>(c: FaultCase<I, O>, target: FaultTarg
   const live = await c.count();
   const base = { resource: c.resource, step: "create" as const, operationId, fault };
   if (!recorded) {
-    const outcome: FaultOutcome = live > 1 ? "duplicate" : namesTheCall(secondError) || /adopt|revoke|delete|`pulumi/i.test(messageOf(secondError)) ? "clear error" : "unclear error";
-    return { ...base, outcome, detail: `the run after it failed too (${live} left): ${messageOf(secondError)}` };
+    // Both runs failed. What is left must be named by an error that says how to take it over; anything else left
+    // is an orphan, and nothing left needs an error naming the call.
+    const message = messageOf(secondError);
+    const takeOver = /`adopt: true`/.test(message);
+    const outcome: FaultOutcome =
+      live > 1 ? "duplicate" : live > 0 ? (takeOver ? "clear error" : "orphan") : namesTheCall(secondError) || takeOver ? "clear error" : "unclear error";
+    return { ...base, outcome, detail: `the run after it failed too (${live} left): ${message}` };
   }
   await provider.delete(recorded.id, recorded.outs as O);
   const left = await c.count();
