@@ -173,7 +173,20 @@ export const deployTokenProvider = dynamicProvider<DeployTokenInputs, DeployToke
       return app ? { id, props: known } : { id: "" };
     }
     const app = await listAppTokens(known.appName);
-    const token = app?.tokens.find((candidate) => candidate.id === known.tokenId);
+    if (!app) {
+      // GraphQL says "Could not find App" for a token without access too: the app is gone only if the Machines API
+      // (same FLY_API_TOKEN) agrees, else the token stays in the state and the run says why.
+      const api = flyApi();
+      const seen = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: known.appName } } })));
+      if (seen) {
+        throw new Error(
+          `fly deploy token '${known.name}' for app '${known.appName}': Fly's GraphQL API does not show this app's tokens to FLY_API_TOKEN, ` +
+            "though the Machines API shows the app; use a token that may manage the app's tokens (`fly tokens create org`).",
+        );
+      }
+      return { id: "" };
+    }
+    const token = app.tokens.find((candidate) => candidate.id === known.tokenId);
     if (!token || !isLive(token)) return { id: "" };
     return { id, props: { ...known, name: token.name, expiresAt: token.expiresAt } };
   },

@@ -132,6 +132,27 @@ describe("deploy token lifecycle", () => {
     expect(await provider.read(second.id, second.outs)).toEqual({ id: "" });
   });
 
+  it("read does not drop a token when GraphQL hides an app the Machines API shows (a token without access)", async () => {
+    const { id, outs } = await create();
+    const { createServer } = await import("node:http");
+    // Fly's answer to a token that may not see the app: the same "Could not find App" as for a missing one.
+    const hidden = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ data: null, errors: [{ message: "Could not find App", path: ["app"], extensions: { code: "NOT_FOUND" } }] }));
+    });
+    await new Promise<void>((resolve) => hidden.listen(0, "127.0.0.1", resolve));
+    const saved = process.env.FLY_GRAPHQL_URL;
+    const address = hidden.address();
+    process.env.FLY_GRAPHQL_URL = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/graphql`;
+    try {
+      await expect(provider.read(id, outs)).rejects.toThrow(/does not show this app's tokens to FLY_API_TOKEN, though the Machines API shows the app/);
+    } finally {
+      process.env.FLY_GRAPHQL_URL = saved;
+      await new Promise<void>((resolve) => hidden.close(() => resolve()));
+    }
+    expect(live().map((token) => token.id)).toEqual([id]);
+  });
+
   it("a second apply with no change makes no call", async () => {
     const { id, outs } = await create();
     emu.resetCalls();
