@@ -25,15 +25,11 @@ describe("the local stack", () => {
     expect(resourcesOf(run, types.stackReference)).toEqual([]);
     expect(run.registrations.filter((r) => r.protect).map((r) => r.name)).toEqual([]);
     expect(resource(run, types.flyApp, "worker").inputs.name).toBe("local-naluma-content");
-    // platform:fly.smokeChecks false: no 10 s watch after each start, on every app's machines.
+    // platform:fly.smokeChecks false: no 10 s watch after each start, on every app's machines (staging and production
+    // keep flyctl's 10 s: test/stacks/checklist.test.ts).
     const machines = resourcesOf(run, types.flyMachine);
     expect(machines.map((r) => r.name).sort()).toEqual(["dashboard-app-0", "worker-app-0"]);
     expect(machines.map((r) => (r.inputs.timeouts as { smokeSeconds?: number } | undefined)?.smokeSeconds)).toEqual([0, 0]);
-  });
-
-  it("keeps flyctl's smoke checks unless the stack turns them off", async () => {
-    const run = await runProgram(local({ fly: { region: "fra", smokeChecks: true } }));
-    expect(resourcesOf(run, types.flyMachine).map((r) => (r.inputs.timeouts as { smokeSeconds?: number } | undefined)?.smokeSeconds)).toEqual([10, 10]);
   });
 
   it.each([

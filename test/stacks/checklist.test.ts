@@ -152,6 +152,8 @@ describe.each(["production", "staging"] as const)("%s: seed 000", (stack) => {
         image: `registry.fly.io/${expected.worker}:latest`,
         guest: { cpuKind: "shared", cpus: 2, memoryMb: 3072 },
         processGroup: "app",
+        // flyctl's smoke checks (platform:fly.smokeChecks, on unless a stack turns them off): 10 s after each start.
+        timeouts: { smokeSeconds: 10 },
       });
     });
 
