@@ -3,7 +3,7 @@ import { changedFields, failures, isUnknown } from "../core/check";
 import { isTransportError } from "../core/errors";
 import { poll } from "../core/poll";
 import { dynamicProvider } from "../core/provider";
-import { body, flyApi, flyFetch, ignoreNotFound, isStatus, waitForApp, type FlyApi, type Schemas } from "./client";
+import { body, findApp, flyApi, flyFetch, isStatus, waitForApp, type FlyApi, type Schemas } from "./client";
 
 /** Fly app names: lowercase letters, digits and dashes, a DNS label (they become `<name>.fly.dev`). */
 export const appNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -59,9 +59,8 @@ export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
 
   async create(inputs) {
     const api = flyApi();
-    const path = { app_name: inputs.name };
     if (inputs.adopt) {
-      const existing = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path } })));
+      const existing = await findApp(api, inputs.name);
       if (existing) {
         const org = existing.organization?.slug;
         if (org && org !== inputs.orgSlug) {
@@ -96,7 +95,7 @@ export const appProvider = dynamicProvider<AppInputs, AppOutputs>({
 
   async read(id, props) {
     const api = flyApi();
-    const app = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: id } } })));
+    const app = await findApp(api, id);
     if (!app) return { id: "" };
     const known: Partial<AppOutputs> = props ?? {};
     const live: AppInputs = {

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { failures, isUnknown, sameValue } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { appNamePattern } from "./app";
-import { body, flyApi, ignoreNotFound, isStatus, type Schemas } from "./client";
-import { isApiError, isTransportError } from "../core/errors";
+import { body, flyApi, ignoreNotFound, isStatus, isUnanswered, type Schemas } from "./client";
+import { isApiError } from "../core/errors";
 import { sendOnceMore } from "../core/resend";
 
 /** A DNS name of at most 253 characters, optionally a wildcard `*.example.com`; compared in lower case. */
@@ -114,7 +114,7 @@ export const certificateProvider = dynamicProvider<CertificateInputs, Certificat
             }),
           ),
         {
-          unanswered: (error) => isTransportError(error) || isStatus(error, 500, 502, 503, 504),
+          unanswered: isUnanswered,
           conflict: (error) => isStatus(error, 409),
           find: () => show(inputs.appName, inputs.hostname),
         },

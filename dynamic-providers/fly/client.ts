@@ -3,7 +3,7 @@ import { apiError, errorText, isApiError, isTransportError, transportError } fro
 import { envOr, envSecondsMs, requireEnv } from "../core/env";
 import { attemptsHeader, defaultAttemptTimeoutMs, elapsedHeader, retryingFetch, type RetryingFetchOptions } from "../core/http";
 import { poll } from "../core/poll";
-import { defaultRetryPolicy, sleep } from "../core/retry";
+import { defaultRetryPolicy, isConnectionError, sleep } from "../core/retry";
 import type { components, paths } from "./schema.gen";
 
 export type FlyApi = Client<paths>;
@@ -88,6 +88,14 @@ export function isStatus(error: unknown, ...statuses: number[]): boolean {
   return isApiError(error) && statuses.includes(error.status);
 }
 
+/**
+ * A call that may have been carried out though no answer says so: no answer at all (dropped, reset, timed out)
+ * or a 5xx. What a create does next (look for what it made, send once more, or fail) is the caller's rule.
+ */
+export function isUnanswered(error: unknown): boolean {
+  return isTransportError(error) || isConnectionError(error) || isStatus(error, 500, 502, 503, 504);
+}
+
 /** Runs `fn`; an "already gone" answer (404) counts as done. Used by every delete(). */
 export async function ignoreNotFound<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -96,6 +104,11 @@ export async function ignoreNotFound<T>(fn: () => Promise<T>): Promise<T | undef
     if (isStatus(error, 404)) return undefined;
     throw error;
   }
+}
+
+/** The app, or undefined when Fly answers 404 for it. */
+export function findApp(api: FlyApi, appName: string): Promise<Schemas["App"] | undefined> {
+  return ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: appName } } })));
 }
 
 /** Right after create, GET app can answer 404 or 401 for a short while (fly-go WaitForApp). */
@@ -165,6 +178,7 @@ export async function withLease<T>(
   const deadline = Date.now() + (options.heldTimeoutMs ?? 60_000);
   const description = `pulumi ${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   let nonce: string | undefined;
+  let lostAnswer = false;
   for (let attempt = 1; nonce === undefined; attempt++) {
     try {
       const created = await body(
@@ -176,18 +190,20 @@ export async function withLease<T>(
       nonce = leaseNonce(created);
       if (!nonce) throw new Error(`fly machine '${machineId}' in app '${appName}': lease response carried no nonce`);
     } catch (error) {
-      const unanswered = isStatus(error, 500, 502, 503, 504) || isTransportError(error);
-      if (isStatus(error, 409) || unanswered) {
+      const unanswered = isUnanswered(error);
+      lostAnswer ||= unanswered;
+      // Only once an answer was lost can the lease be ours: a 409 while someone else holds it needs no lookup per poll.
+      if (lostAnswer && (unanswered || isStatus(error, 409))) {
         const lease = await currentLease(api, path);
         if (lease?.description === description && lease.nonce) {
           nonce = lease.nonce;
           break;
         }
-        // No lease made: the request never got through; try again like a refusal.
-        if (unanswered && Date.now() < deadline) {
-          await sleep(Math.min(250 * attempt, 2_000));
-          continue;
-        }
+      }
+      // No lease of ours: the request never got through; try again like a refusal.
+      if (unanswered && Date.now() < deadline) {
+        await sleep(Math.min(250 * attempt, 2_000));
+        continue;
       }
       if (!isStatus(error, 409) || Date.now() >= deadline) {
         if (isStatus(error, 409)) {

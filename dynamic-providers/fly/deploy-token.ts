@@ -3,7 +3,7 @@ import { changedFields, failures, isUnknown, parseDuration } from "../core/check
 import { dynamicProvider } from "../core/provider";
 import { stackOrganization } from "../core/stack";
 import { appNamePattern } from "./app";
-import { body, flyApi, ignoreNotFound } from "./client";
+import { findApp, flyApi } from "./client";
 import { createDeployToken, isLive, listAppTokens, mayHaveActed, revokeToken, type CreatedToken } from "./graphql";
 
 /** The deployment guide's `fly tokens create deploy -x 999999h`: a token that, in practice, never expires. */
@@ -168,17 +168,13 @@ export const deployTokenProvider = dynamicProvider<DeployTokenInputs, DeployToke
   async read(id, props) {
     const known = props as DeployTokenOutputs;
     if (!known.tokenId) {
-      const api = flyApi();
-      const app = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: known.appName } } })));
-      return app ? { id, props: known } : { id: "" };
+      return (await findApp(flyApi(), known.appName)) ? { id, props: known } : { id: "" };
     }
     const app = await listAppTokens(known.appName);
     if (!app) {
       // GraphQL says "Could not find App" for a token without access too: the app is gone only if the Machines API
       // (same FLY_API_TOKEN) agrees, else the token stays in the state and the run says why.
-      const api = flyApi();
-      const seen = await ignoreNotFound(() => body(api.GET("/v1/apps/{app_name}", { params: { path: { app_name: known.appName } } })));
-      if (seen) {
+      if (await findApp(flyApi(), known.appName)) {
         throw new Error(
           `fly deploy token '${known.name}' for app '${known.appName}': Fly's GraphQL API does not show this app's tokens to FLY_API_TOKEN, ` +
             "though the Machines API shows the app; use a token that may manage the app's tokens (`fly tokens create org`).",

@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { claim } from "../core/claims";
-import { isTransportError } from "../core/errors";
 import { dynamicProvider } from "../core/provider";
 import { appNamePattern } from "./app";
-import { body, flyApi, ignoreNotFound, isStatus, type Schemas } from "./client";
+import { body, flyApi, ignoreNotFound, isUnanswered, type Schemas } from "./client";
 import { checkRegion } from "./regions";
 
 /** `egress_pair` is left out: it answers with `ip_pair` and a null `ip`, so it is not one address (BEHAVIOUR-NOTES "IPs"). */
@@ -133,7 +132,7 @@ export const ipAddressProvider = dynamicProvider<IpAddressInputs, IpAddressOutpu
       // When none is found the create is NOT sent once more (as a machine's or certificate's is): an address has no
       // name to keep a second allocation from succeeding, so a late first request and a resend would allocate two.
       // The error names the call, and the next `pulumi up` takes a late one over (a matching unclaimed address).
-      if (!(isTransportError(error) || isStatus(error, 500, 502, 503, 504))) throw error;
+      if (!isUnanswered(error)) throw error;
       const known = before.map((assignment) => assignment.ip);
       const made = ((await listAssignments(inputs.appName)) ?? []).find(
         (assignment) => !known.includes(assignment.ip) && matches(inputs, assignment) && claim(claimKind, assignment.ip ?? ""),

@@ -3,9 +3,8 @@ import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { runOnceLifecycle } from "../core/run-once";
 import { sleep } from "../core/retry";
-import { isTransportError } from "../core/errors";
 import { appNamePattern } from "./app";
-import { body, flyApi, flyFetch, isStatus } from "./client";
+import { body, flyApi, flyFetch, isStatus, isUnanswered } from "./client";
 
 const defaultTimeoutSeconds = 60;
 const defaultRetryDelaySeconds = 5;
@@ -64,7 +63,7 @@ async function run(inputs: MachineExecInputs): Promise<MachineExecOutputs> {
       }
       // No answer (dropped, timed out, 5xx): the command may or may not have run (or still be running). Given more
       // attempts, the program declared it safe to run again, as after a non-zero exit.
-      const unanswered = isStatus(error, 500, 502, 503, 504) || isTransportError(error);
+      const unanswered = isUnanswered(error);
       if (!unanswered || attempt >= attempts) throw error;
       await sleep((inputs.retryDelaySeconds ?? defaultRetryDelaySeconds) * 1000);
       continue;

@@ -2,18 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { changedFields, sameValue } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { sendOnceMore } from "../core/resend";
-import { isConnectionError, sleep } from "../core/retry";
-import {
-  body,
-  flyApi,
-  ignoreNotFound,
-  isStatus,
-  waitForChecksPassing,
-  waitForMachineState,
-  withLease,
-  type FlyApi,
-  type Machine as FlyMachine,
-} from "./client";
+import { sleep } from "../core/retry";
+import { body, flyApi, type FlyApi, ignoreNotFound, isStatus, isUnanswered, type Machine as FlyMachine, waitForChecksPassing, waitForMachineState, withLease } from "./client";
 import { checkMachine } from "./machine-check";
 import { fromMachine, managedByKey, managedByValue, toConfig } from "./machine-config";
 import type { MachineInputs, MachineOutputs } from "./machine-types";
@@ -281,7 +271,7 @@ export const machineProvider = dynamicProvider<MachineInputs, MachineOutputs>({
     try {
       // No answer: the unique name tells whether the create happened; if it did not, it is sent once more.
       const sent = await sendOnceMore(post, {
-        unanswered: (error) => isStatus(error, 500, 502, 503, 504) || isConnectionError(error),
+        unanswered: isUnanswered,
         conflict: (error) => isStatus(error, 409, 422),
         find: () => findMachineByName(api, inputs.appName, inputs.name),
       });

@@ -2,10 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown } from "../core/check";
 import { dynamicProvider } from "../core/provider";
 import { runOnceLifecycle } from "../core/run-once";
-import { isConnectionError } from "../core/retry";
-import { isTransportError } from "../core/errors";
 import { appNamePattern } from "./app";
-import { body, flyApi, ignoreNotFound, isStatus, waitForMachineState, type FlyApi, type Machine as FlyMachine, type Schemas } from "./client";
+import { body, flyApi, type FlyApi, ignoreNotFound, isStatus, isUnanswered, type Machine as FlyMachine, type Schemas, waitForMachineState } from "./client";
 import { checkEnv, checkGuest } from "./machine-check";
 import { checkRegion } from "./regions";
 import { toConfig } from "./machine-config";
@@ -99,7 +97,7 @@ async function launch(api: FlyApi, inputs: ReleaseCommandInputs): Promise<FlyMac
     );
   } catch (error) {
     // A lost answer (the machine may exist) or 409 name taken (another run started it first): join that run.
-    if (!(isStatus(error, 409, 500, 502, 503, 504) || isConnectionError(error) || isTransportError(error))) throw error;
+    if (!(isStatus(error, 409) || isUnanswered(error))) throw error;
     const found = await findMachineByName(api, inputs.appName, name);
     if (!found) throw error;
     return found;

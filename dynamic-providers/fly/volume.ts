@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedFields, failures, isUnknown, type CheckFailure } from "../core/check";
 import { claim } from "../core/claims";
-import { isTransportError } from "../core/errors";
 import { dynamicProvider } from "../core/provider";
 import { sleep } from "../core/retry";
-import { body, flyApi, ignoreNotFound, isStatus, type FlyApi, type Schemas } from "./client";
+import { body, flyApi, type FlyApi, ignoreNotFound, isStatus, isUnanswered, type Schemas } from "./client";
 import { machineNamePattern } from "./machine-check";
 import { checkRegion } from "./regions";
 
@@ -188,7 +187,7 @@ export const volumeProvider = dynamicProvider<VolumeInputs, VolumeOutputs>({
       // When none is found the create is NOT sent once more (as a machine's or certificate's is): Fly allows several
       // volumes of one name, so a first request that went through late and a resend would make two. The error names
       // the call, and the next `pulumi up` takes a late one over as a left-over.
-      if (!(isTransportError(error) || isStatus(error, 500, 502, 503, 504))) throw error;
+      if (!isUnanswered(error)) throw error;
       const made = (await findVolumes(api, inputs)).find(
         (volume) => !known.includes(volume.id) && isLeftOver(inputs, volume) && claim(claimKind, volume.id ?? ""),
       );
