@@ -8,18 +8,21 @@ import { appNamePattern } from "../../dynamic-providers/fly/app";
 import { pullRequestKeys } from "../../examples/chat-dev/config";
 import { chatDevNames, maxSlugLength, previewBranchProblem, previewSlug, pullRequestSlug } from "../../examples/chat-dev/naming";
 import {
+  dependsOn,
   expectConfigError,
   exported,
+  exportValue,
+  flySecrets,
   isSecret,
+  type Json,
   plainStrings,
+  type ProgramRunOptions,
+  type Registration,
   resource,
   resourcesOf,
   reveal,
   runProgram,
   stackNames,
-  type Json,
-  type ProgramRunOptions,
-  type Registration,
   type StackRun,
 } from "../programs/program-harness";
 import { generatedSecrets, types } from "../programs/provider-mocks";
@@ -125,16 +128,7 @@ function runOf(stack: Stack): StackRun {
   return run;
 }
 
-async function exportValue(run: StackRun, name: string): Promise<unknown> {
-  return (await exported(run, name)).value;
-}
 
-/** A fly:Secrets resource's values, revealed, after checking the whole map went in as a secret. */
-function flySecrets(run: StackRun, name: string): Record<string, string> {
-  const values = resource(run, types.flySecrets, name).inputs.values;
-  expect(isSecret(values)).toBe(true);
-  return reveal(values) as Record<string, string>;
-}
 
 function machinesOf(run: StackRun, appName: string): Registration[] {
   return resourcesOf(run, types.flyMachine).filter((machine) => machine.inputs.appName === appName);
@@ -146,9 +140,6 @@ function envOf(run: StackRun, machine: string): Record<string, unknown> {
   return env as Record<string, unknown>;
 }
 
-function dependsOn(registration: Registration, name: string): boolean {
-  return registration.dependencies.some((urn) => urn.endsWith(`::${name}`));
-}
 
 describe("examples/chat-dev", () => {
   it("has one stack file per environment of the guide: production, staging, preview", () => {

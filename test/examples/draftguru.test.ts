@@ -4,18 +4,20 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  dependsOn,
+  flySecrets,
   expectConfigError,
   exported,
   isSecret,
+  type Json,
   plainStrings,
+  type ProgramRunOptions,
+  type Registration,
   resource,
   resourcesOf,
   reveal,
   runProgram,
   stackNames,
-  type Json,
-  type ProgramRunOptions,
-  type Registration,
   type StackRun,
 } from "../programs/program-harness";
 import { generatedSecrets, types } from "../programs/provider-mocks";
@@ -79,15 +81,9 @@ beforeAll(async () => {
   }
 });
 
-function flySecrets(run: StackRun): Record<string, string> {
-  const values = resource(run, types.flySecrets, "app-secrets").inputs.values;
-  expect(isSecret(values)).toBe(true);
-  return reveal(values) as Record<string, string>;
-}
+/** The app's fly:Secrets values, revealed (checked secret as a whole). */
+const appSecrets = (run: StackRun): Record<string, string> => flySecrets(run, "app-secrets");
 
-function dependsOn(registration: Registration, name: string): boolean {
-  return registration.dependencies.some((urn) => urn.endsWith(`::${name}`));
-}
 
 function webMachine(run: StackRun): Registration {
   return resource(run, types.flyMachine, "app-app-0");
@@ -205,39 +201,39 @@ describe.each(["staging", "production"])("%s: seed 001", (stack) => {
 
   describe("Environment Variables (Fly secrets)", () => {
     it.each(requiredSecretNames)("required secret %s is on the app's fly:Secrets", (name) => {
-      expect(Object.keys(flySecrets(run()))).toContain(name);
+      expect(Object.keys(appSecrets(run()))).toContain(name);
     });
 
     it(`DATABASE_URL as given (asyncpg), ENV=${expected.env}, LOG_LEVEL=INFO, ACCESS_LOG=true`, () => {
-      expect(flySecrets(run())).toMatchObject({ DATABASE_URL: dummySecrets.databaseUrl, ENV: expected.env, LOG_LEVEL: "INFO", ACCESS_LOG: "true" });
+      expect(appSecrets(run())).toMatchObject({ DATABASE_URL: dummySecrets.databaseUrl, ENV: expected.env, LOG_LEVEL: "INFO", ACCESS_LOG: "true" });
     });
 
     it("SECRET_KEY: generated once (@pulumi/random, 64 letters and digits) when the stack gives none", () => {
       const password = resource(run(), randomPassword, "secret-key");
       expect(password.inputs).toMatchObject({ length: 64, special: false });
-      expect(flySecrets(run()).SECRET_KEY).toBe(`secret-key${generatedSecrets.passwordSuffix}`);
+      expect(appSecrets(run()).SECRET_KEY).toBe(`secret-key${generatedSecrets.passwordSuffix}`);
     });
 
     it("SECRET_KEY: the running app's key when given with --secret draftguru:secretKey, and then nothing is generated", async () => {
       const secretKey = "dummy-existing-secret-key-6f2b";
       const given = await runProgram(options(stack, { secrets: { ...dummySecrets, secretKey } }));
-      expect(flySecrets(given).SECRET_KEY).toBe(secretKey);
+      expect(appSecrets(given).SECRET_KEY).toBe(secretKey);
       expect(resourcesOf(given, randomPassword)).toEqual([]);
       for (const registration of given.registrations) expect(plainStrings(registration.inputs).map((entry) => entry.value)).not.toContain(secretKey);
     });
 
     it.each(optionalSecrets)("optional secret %s: set when given", (name, key) => {
-      expect(flySecrets(run())[name]).toBe(dummySecrets[key]);
+      expect(appSecrets(run())[name]).toBe(dummySecrets[key]);
     });
 
     it("optional secrets: none set when none is given; the app gets exactly the required list", async () => {
-      expect(Object.keys(flySecrets(requiredOnlyRuns[stack])).sort()).toEqual([...requiredSecretNames].sort());
+      expect(Object.keys(appSecrets(requiredOnlyRuns[stack])).sort()).toEqual([...requiredSecretNames].sort());
       expect((await exported(requiredOnlyRuns[stack], "secretNames")).value).toEqual([...requiredSecretNames].sort());
     });
 
     it("with every secret given, the app has exactly the guide's nine names", async () => {
       const all = [...requiredSecretNames, ...optionalSecrets.map(([name]) => name)].sort();
-      expect(Object.keys(flySecrets(run())).sort()).toEqual(all);
+      expect(Object.keys(appSecrets(run())).sort()).toEqual(all);
       expect(await exported(run(), "secretNames")).toEqual({ value: all, secret: false });
     });
 

@@ -8,18 +8,20 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
+  dependsOn,
   expectConfigError,
   exported,
+  exportValue,
+  flySecrets,
   isSecret,
+  type Json,
   plainStrings,
+  type ProgramRunOptions,
   resource,
   resourcesOf,
   reveal,
   runProgram,
   stackNames,
-  type Json,
-  type ProgramRunOptions,
-  type Registration,
   type StackRun,
 } from "../programs/program-harness";
 import { generatedSecrets, pagesWriteGroupId, providerCall, types as sharedTypes } from "../programs/provider-mocks";
@@ -132,20 +134,8 @@ function runOf(stack: Stack): StackRun {
   return run;
 }
 
-async function exportValue(run: StackRun, name: string): Promise<unknown> {
-  return (await exported(run, name)).value;
-}
 
-function dependsOn(registration: Registration, name: string): boolean {
-  return registration.dependencies.some((urn) => urn.endsWith(`::${name}`));
-}
 
-/** A fly:Secrets resource's values, revealed, after checking the whole map went in as a secret. */
-function flySecrets(run: StackRun, name: string): Record<string, string> {
-  const values = resource(run, types.flySecrets, name).inputs.values;
-  expect(isSecret(values)).toBe(true);
-  return reveal(values) as Record<string, string>;
-}
 
 it("every stack file of examples/nuzantara runs: production and staging", () => {
   expect(stackNames(dir)).toEqual(["production", "staging"]);

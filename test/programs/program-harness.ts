@@ -10,7 +10,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect, vi } from "vitest";
 import { parse } from "yaml";
-import { providerCall, providerOutputsFor } from "./provider-mocks";
+import { providerCall, providerOutputsFor, types } from "./provider-mocks";
 import { settled } from "../components/fly-mocks";
 
 export type Json = Record<string, unknown>;
@@ -320,6 +320,23 @@ export function resource(run: StackRun, type: string, name: string): Registratio
     throw new Error(`${run.stack}: expected one ${type} '${name}', found ${found.length} (of that type: ${names.join(", ") || "none"})`);
   }
   return found[0];
+}
+
+/** A stack output's value (secret or not). */
+export async function exportValue(run: StackRun, name: string): Promise<unknown> {
+  return (await exported(run, name)).value;
+}
+
+/** A fly:Secrets resource's values, revealed, after checking the whole map went in as a secret. */
+export function flySecrets(run: StackRun, name: string): Record<string, string> {
+  const values = resource(run, types.flySecrets, name).inputs.values;
+  expect(isSecret(values)).toBe(true);
+  return reveal(values) as Record<string, string>;
+}
+
+/** Whether the registration depends on a resource of this name. */
+export function dependsOn(registration: Registration, name: string): boolean {
+  return registration.dependencies.some((urn) => urn.endsWith(`::${name}`));
 }
 
 export function resourcesOf(run: StackRun, type: string): Registration[] {

@@ -5,9 +5,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   accessAud,
+  dependsOn,
   dummySecrets,
   egressIpOf,
-  exported,
+  exportValue,
+  flySecrets,
   generatedSecrets,
   isSecret,
   pagesWriteGroupId,
@@ -16,11 +18,10 @@ import {
   resourcesOf,
   reveal,
   runStack,
-  types,
-  userProvided,
-  type Registration,
   type StackName,
   type StackRun,
+  types,
+  userProvided,
 } from "./stack-harness";
 
 /** Seed 000 §1's `fly secrets set` list, in the seed's order. */
@@ -124,20 +125,8 @@ function runOf(stack: StackName): StackRun {
   return run;
 }
 
-/** A fly:Secrets resource's values, revealed, after checking the whole map went in as a secret. */
-function flySecrets(run: StackRun, name: string): Record<string, string> {
-  const values = resource(run, types.flySecrets, name).inputs.values;
-  expect(isSecret(values)).toBe(true);
-  return reveal(values) as Record<string, string>;
-}
 
-function dependsOn(registration: Registration, name: string): boolean {
-  return registration.dependencies.some((urn) => urn.endsWith(`::${name}`));
-}
 
-async function exportValue(run: StackRun, name: string): Promise<unknown> {
-  return (await exported(run, name)).value;
-}
 
 describe.each(["production", "staging"] as const)("%s: seed 000", (stack) => {
   const expected = expectations[stack];

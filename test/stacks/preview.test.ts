@@ -13,7 +13,7 @@ import { branchExpiryProblem } from "../../dynamic-providers/neon/check";
 import { previewExpiry, pullRequestAppName, pullRequestBranchName, pullRequestKeys } from "../../preview-environment";
 import { merge, runProgram, stackValues, type Json } from "../programs/program-harness";
 import { pathValue, previewPrograms, templateStack, workflowConfig, workflowConfigSets } from "./pull-request-workflow";
-import { dummySecrets, exported, isSecret, productionOutputs, resource, resourcesOf, reveal, types, type StackRun } from "./stack-harness";
+import { dummySecrets, exported, exportValue, flySecrets, productionOutputs, resource, resourcesOf, type StackRun, types } from "./stack-harness";
 
 const repositoryRoot = join(__dirname, "..", "..");
 const stagingStack = "organization/platform/staging";
@@ -47,15 +47,7 @@ async function runPreview(prNumber: number, branch: string, extra: Json = {}, at
   });
 }
 
-async function exportValue(run: StackRun, name: string): Promise<unknown> {
-  return (await exported(run, name)).value;
-}
 
-function flySecrets(run: StackRun, name: string): Record<string, string> {
-  const values = resource(run, types.flySecrets, name).inputs.values;
-  expect(isSecret(values)).toBe(true);
-  return reveal(values) as Record<string, string>;
-}
 
 beforeAll(() => {
   // Only Date: the harness waits with real timers.

@@ -7,7 +7,7 @@ import { neonIds } from "../programs/provider-mocks";
 import { runProgram, stackValues as programStackValues, type Json, type StackRun } from "../programs/program-harness";
 
 export { accessAud, egressIpOf, generatedSecrets, pagesWriteGroupId, types } from "../programs/provider-mocks";
-export { exported, isSecret, plainStrings, resource, resourcesOf, reveal, type Registration, type StackRun } from "../programs/program-harness";
+export { dependsOn, exported, exportValue, flySecrets, isSecret, plainStrings, resource, resourcesOf, reveal, type Registration, type StackRun } from "../programs/program-harness";
 
 export type StackName = "production" | "staging";
 

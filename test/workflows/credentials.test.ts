@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { allJobs, loadWorkflows, secretReference, steps, stringsIn, type Job } from "./load";
+import { allJobs, loadWorkflows, pulumiJobs, secretReference, steps, stringsIn, type Job } from "./load";
 
-/** The jobs that deploy, preview or tear down, and so alone may see a credential. */
-const credentialJobs = [
-  "deploy.yml production",
-  "deploy.yml staging",
-  "preview-diff.yml diff",
-  "preview-environment.yml destroy",
-  "preview-environment.yml up",
-  "reap-previews.yml reap",
-  "reap-previews.yml select",
-  "ship-image.yml ship",
-];
 
 /** What a self-managed backend or Pulumi Cloud needs; every Pulumi step gets the whole set. */
 const backendSecrets = {
@@ -57,7 +46,7 @@ describe("credentials", () => {
   });
 
   it("only the deploy, preview and teardown jobs refer to secrets; ci.yml's test job sees none", () => {
-    expect(jobsWithSecrets()).toEqual(credentialJobs);
+    expect(jobsWithSecrets()).toEqual(pulumiJobs);
     expect(referencesSecret(loadWorkflows().find((entry) => entry.file === "ci.yml")?.workflow)).toBe(false);
   });
 
@@ -78,7 +67,7 @@ describe("credentials", () => {
 
   it("every Pulumi step gets the backend set; those that run the program get the provider tokens, by these names", () => {
     const pulumiSteps = allJobs().flatMap(({ file, id, job }) => steps(job).filter((step) => referencesSecret(step.env)).map((step) => ({ file, id, step })));
-    expect(pulumiSteps).toHaveLength(credentialJobs.length);
+    expect(pulumiSteps).toHaveLength(pulumiJobs.length);
     for (const { file, id, step } of pulumiSteps) {
       {
         const env = secretEnv(step.env);

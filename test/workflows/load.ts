@@ -139,3 +139,18 @@ export function sdkVersion(): string {
   const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { dependencies: Record<string, string> };
   return manifest.dependencies["@pulumi/pulumi"];
 }
+
+/**
+ * The jobs that deploy, preview or tear down: they alone run `pulumi`, and so alone may see a credential
+ * (`file id`, sorted).
+ */
+export const pulumiJobs: readonly string[] = [
+  "deploy.yml production",
+  "deploy.yml staging",
+  "preview-diff.yml diff",
+  "preview-environment.yml destroy",
+  "preview-environment.yml up",
+  "reap-previews.yml reap",
+  "reap-previews.yml select",
+  "ship-image.yml ship",
+];
