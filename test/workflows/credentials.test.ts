@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allJobs, loadWorkflows, pulumiJobs, secretReference, steps, stringsIn, type Job } from "./load";
 
-
 /** What a self-managed backend or Pulumi Cloud needs; every Pulumi step gets the whole set. */
 const backendSecrets = {
   PULUMI_BACKEND_URL: "PULUMI_BACKEND_URL",
